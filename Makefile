@@ -1,0 +1,37 @@
+# xmppd: the one entry point (DESIGN.md §8). Output goes under build/.
+#   make            build build/xmppd and build/xmppctl
+#   make test       every test: unit suites under ASan+UBSan, then the
+#                   integration tests against the real daemon
+#   make run        xmppd in the foreground on the development defaults
+#   make lint       cppcheck, clang-tidy, shellcheck
+BUILD	:= $(CURDIR)/build
+PYTHON	:= /usr/bin/python3
+SERVER	:= $(MAKE) -C server O=$(BUILD)
+
+all:
+	$(SERVER) all
+
+check unit:
+	$(SERVER) check
+
+integration: all
+	$(SERVER) SAN=1 all
+	XMPPD=$(BUILD)/asan/xmppd $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    server/tests/integration
+
+test:
+	ci/test.sh
+
+run: all
+	$(BUILD)/xmppd -D -d
+
+lint:
+	ci/lint.sh
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check unit integration test run lint clean
+
+# Appliance, testbed and benchmark targets live in their own files.
+include $(wildcard mk/*.mk)

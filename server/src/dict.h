@@ -1,0 +1,26 @@
+/*
+ * dict.h: a string-keyed hash table (chained, doubling), for the router's
+ * JID maps. Keys are copied; values are the caller's. No I/O.
+ */
+#ifndef XMPPD_DICT_H
+#define XMPPD_DICT_H
+
+#include <stddef.h>
+
+struct dict;
+
+struct dict	*dict_new(void);
+/* Value for key, or NULL. */
+void		*dict_get(const struct dict *, const char *key);
+/* Insert or replace; returns the previous value or NULL. */
+void		*dict_set(struct dict *, const char *key, void *value);
+/* Remove key; returns its value or NULL. */
+void		*dict_del(struct dict *, const char *key);
+size_t		 dict_count(const struct dict *);
+/* Call fn for every entry (must not modify the dict). */
+void		 dict_each(const struct dict *,
+		    void (*fn)(void *arg, const char *key, void *value),
+		    void *arg);
+void		 dict_free(struct dict *);
+
+#endif
