@@ -1,0 +1,59 @@
+/*
+ * auth.h: HA1 credential backends behind one asynchronous interface.
+ * Credentials are HA1 = MD5(login:realm:password), owned by Debian's
+ * account system. The XMPP localpart maps to the login by appending the
+ * configured suffix ("jdoe" -> "jdoe@debian.org"). verify() never blocks
+ * and always answers through the callback, later in the loop turn or after
+ * a network round trip, never from inside auth_verify() itself.
+ */
+#ifndef XMPPD_AUTH_H
+#define XMPPD_AUTH_H
+
+#include <stdint.h>
+
+struct ev;
+struct auth;
+struct config;
+
+enum auth_result {
+	AUTH_OK,		/* password matches an account that may log in */
+	AUTH_FAIL,		/* wrong password, unknown or refused user */
+	AUTH_TEMPFAIL,		/* backend unavailable: temporary-auth-failure */
+};
+
+typedef void (*auth_done_cb)(void *arg, uint64_t id, enum auth_result);
+
+struct auth_backend {
+	const char	*name;
+	void		*(*open)(struct ev *, const struct config *,
+			    const char **errstr);
+	/* Start verification; must call done later, exactly once. */
+	void		(*verify)(void *state, const char *login,
+			    const char *pass, auth_done_cb, void *arg,
+			    uint64_t id);
+	/* Drop a pending verify for id (session went away). */
+	void		(*cancel)(void *state, uint64_t id);
+	/* Re-read credentials (SIGHUP); live sessions are untouched. */
+	void		(*reload)(void *state);
+	void		(*close)(void *state);
+};
+
+extern const struct auth_backend auth_ha1file;
+
+/* Open the backend the config names; NULL with *errstr on failure. */
+struct auth	*auth_open(struct ev *, const struct config *,
+		    const char **errstr);
+/*
+ * Verify localpart's password. pass is only read during the call; the
+ * caller wipes it afterwards.
+ */
+void		 auth_verify(struct auth *, const char *localpart,
+		    const char *pass, auth_done_cb, void *arg, uint64_t id);
+void		 auth_cancel(struct auth *, uint64_t id);
+void		 auth_reload(struct auth *);
+void		 auth_close(struct auth *);
+/* HA1 as 32 lowercase hex digits into out[33]. */
+void		 auth_ha1(const char *login, const char *realm,
+		    const char *pass, char out[33]);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * config.h: the configuration file. One directive per line,
+ * "keyword value...", '#' starts a comment, values may be double-quoted.
+ * Unknown keywords and bad values are errors naming file:line.
+ * docs/configuration.md documents every keyword.
+ */
+#ifndef XMPPD_CONFIG_H
+#define XMPPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_LISTEN	16
+
+struct config_listen {
+	char	addr[64];	/* numeric IPv4 or IPv6 */
+	int	port;		/* 0 = pick a free port (tests) */
+	bool	direct_tls;	/* XEP-0368 */
+};
+
+enum config_auth {
+	CONFIG_AUTH_FILE,
+	CONFIG_AUTH_RADIUS,
+};
+
+struct config {
+	char			*path;		/* file it came from */
+	char			*domain;
+	struct config_listen	 listen[CONFIG_MAX_LISTEN];
+	size_t			 nlisten;
+	char			*certificate;
+	char			*key;
+	bool			 selfsigned;	/* create cert/key if absent */
+	char			*state_dir;
+	char			*user;		/* drop root to this user */
+
+	enum config_auth	 auth;
+	char			*users_file;
+	char			*realm;
+	char			*login_suffix;
+	unsigned		 auth_rate_address;	/* failures per window */
+	unsigned		 auth_rate_account;
+	unsigned		 auth_rate_window;	/* seconds */
+
+	size_t			 max_stanza_size;
+	unsigned		 max_depth;
+	unsigned		 max_attributes;
+	unsigned		 auth_timeout;		/* s, until bound */
+	unsigned		 idle_timeout;		/* s without input */
+	unsigned		 keepalive;		/* s without output */
+	unsigned		 max_offline;		/* messages per user */
+	unsigned		 max_sessions_per_user;
+
+	char			*port_file;	/* write bound ports (tests) */
+};
+
+/* Fill in defaults (no listeners, no domain). */
+void	config_defaults(struct config *);
+/*
+ * Parse path into cfg (which holds defaults). 0, or -1 with *err a
+ * malloc'd "file:line: message" (or "file: message").
+ */
+int	config_load(const char *path, struct config *, char **err);
+/* The embedded `make run` default (DESIGN.md §8), rooted at builddir. */
+void	config_devel(struct config *, const char *builddir,
+	    const char *users_file);
+/* Cross-field checks (listeners present, cert set, ...); 0 or -1. */
+int	config_check(const struct config *, char **err);
+void	config_free(struct config *);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * router.h: bound sessions by JID, and local delivery of stanzas by the
+ * rules of RFC 6121 §8.5 (bare vs full JID, priorities, offline storage,
+ * errors that do not leak presence). A session is the router's plain view
+ * of a bound resource; c2s owns the stream behind it and is reached only
+ * through session_ops, so the router never calls into c2s directly.
+ */
+#ifndef XMPPD_ROUTER_H
+#define XMPPD_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct stanza;
+struct dict;
+struct router;
+
+struct session_ops {
+	/* Send st to the client; borrows st (it serializes or refs it). */
+	void	(*deliver)(void *arg, struct stanza *st);
+	/* Replace this session: stream error cond, close, unbind. */
+	void	(*kick)(void *arg, const char *cond);
+};
+
+struct session {
+	uint64_t		 id;
+	char			*user;		/* localpart */
+	char			*bare;		/* user@domain */
+	char			*full;		/* user@domain/resource */
+	const char		*resource;	/* inside full */
+	int			 priority;
+	bool			 available;	/* initial presence sent */
+	bool			 interested;	/* roster requested: pushes */
+	struct stanza		*presence;	/* last available presence */
+	struct dict		*directed;	/* JIDs given directed presence */
+	const struct session_ops *ops;
+	void			*arg;
+	struct session		*next;		/* same bare JID */
+};
+
+struct router	*router_new(struct server *);
+void		 router_free(struct router *);
+
+/*
+ * Bind user/resource. An existing session with the same full JID is
+ * kicked with <conflict/> first (RFC 6120 §7.7.2.2).
+ */
+struct session	*router_bind(struct router *, const char *user,
+		    const char *resource, const struct session_ops *,
+		    void *arg, uint64_t id);
+/* Forget a session and free it (presence is the caller's business). */
+void		 router_unbind(struct router *, struct session *);
+/* All bound sessions of a bare JID (a list through ->next), or NULL. */
+struct session	*router_sessions(const struct router *, const char *bare);
+struct session	*router_session(const struct router *, const char *full);
+size_t		 router_nsessions(const struct router *, const char *bare);
+size_t		 router_total(const struct router *);
+
+/* Send st to one session. */
+void		 router_send(struct session *, struct stanza *);
+/* A stanza from a bound client: from is stamped, to checked, routed. */
+void		 router_from_client(struct router *, struct session *,
+		    struct stanza *);
+/* Deliver a stanza (stamped by the server) to its local 'to'. */
+void		 router_deliver(struct router *, struct stanza *);
+/* Send an error reply for st back to its sender (if st allows one). */
+void		 router_bounce(struct router *, const struct stanza *,
+		    const char *cond);
+
+/*
+ * RFC 6121 §8.5.2.1: which sessions of one bare JID get a message of
+ * msgtype ("normal", "chat", "headline", ...). Pure; fills out[] and
+ * returns the count (0: nobody eligible, store offline or drop).
+ */
+size_t		 router_pick(struct session *head, const char *msgtype,
+		    struct session **out, size_t max);
+
+#endif

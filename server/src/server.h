@@ -1,0 +1,34 @@
+/*
+ * server.h: the handles one xmppd process runs on, passed explicitly as
+ * `struct server *` to every layer above conn (no global server state).
+ */
+#ifndef XMPPD_SERVER_H
+#define XMPPD_SERVER_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+struct ev;
+struct config;
+struct store;
+struct auth;
+struct router;
+struct ratelimit;
+struct c2s;
+
+struct server {
+	struct ev		*ev;
+	const struct config	*cfg;
+	struct store		*store;
+	struct auth		*auth;
+	SSL_CTX			*tls;		/* swapped on SIGHUP */
+	struct router		*router;
+	struct ratelimit	*rl_addr;	/* failed logins per address */
+	struct ratelimit	*rl_account;	/* failed logins per account */
+	struct c2s		*clients;	/* every open c2s stream */
+	uint64_t		 next_id;	/* session ids, never reused */
+	unsigned		 nclients;	/* open c2s streams */
+	int			 shutting_down;
+};
+
+#endif

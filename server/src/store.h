@@ -1,0 +1,92 @@
+/*
+ * store.h: the SQLite file (WAL) under the state directory: rosters,
+ * pending subscription requests and offline messages, with a schema
+ * version and migrations. Statements are prepared at open and every value
+ * is bound. Writes join one transaction per loop turn, committed by
+ * store_commit() (one fsync for many stanzas: DESIGN.md §3.1).
+ */
+#ifndef XMPPD_STORE_H
+#define XMPPD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* RFC 6121 subscription state, as stored ("none", "to", "from", "both"). */
+enum store_sub {
+	STORE_SUB_NONE = 0,
+	STORE_SUB_TO = 1,
+	STORE_SUB_FROM = 2,
+	STORE_SUB_BOTH = 3,
+};
+
+struct store_roster_item {
+	char		*jid;		/* contact bare JID */
+	char		*name;		/* NULL if unset */
+	enum store_sub	 sub;
+	bool		 ask_out;	/* we sent subscribe, no answer yet */
+	bool		 pending_in;	/* they asked, we have not answered */
+	bool		 preapproved;	/* subscribed sent before request */
+	char		**groups;
+	size_t		 ngroups;
+};
+
+/* Open or create; NULL with *errstr (path and SQLite's reason). */
+struct store	*store_open(const char *path, const char **errstr);
+/* Commit the current write transaction, if any; 0 or -1. */
+int		 store_commit(struct store *);
+/* Commit, checkpoint the WAL and close. */
+void		 store_close(struct store *);
+
+/* All items of user's roster; *items malloc'd (store_roster_free). */
+int		 store_roster_get(struct store *, const char *user,
+		    struct store_roster_item **items, size_t *n);
+/* One item: 0 found, 1 absent, -1 error. */
+int		 store_roster_item(struct store *, const char *user,
+		    const char *jid, struct store_roster_item *out);
+/* Insert or replace one item (groups included). */
+int		 store_roster_put(struct store *, const char *user,
+		    const struct store_roster_item *);
+int		 store_roster_del(struct store *, const char *user,
+		    const char *jid);
+void		 store_roster_item_clear(struct store_roster_item *);
+void		 store_roster_free(struct store_roster_item *, size_t n);
+
+/* Offline queue: serialized stanzas in arrival order. */
+int		 store_offline_push(struct store *, const char *user,
+		    const char *xml, int64_t stamp_ms);
+int		 store_offline_count(struct store *, const char *user);
+/* Call fn for each queued message oldest first; fn returns 0 to go on. */
+int		 store_offline_each(struct store *, const char *user,
+		    int (*fn)(void *, const char *xml, int64_t stamp_ms),
+		    void *arg);
+/* Delete user's queue (after it was delivered). */
+int		 store_offline_clear(struct store *, const char *user);
+
+/*
+ * Known accounts: a localpart that has logged in at least once. Offline
+ * messages are kept only for known accounts; others get
+ * service-unavailable (RFC 6121 §8.5.2.2.1), whatever the backend.
+ */
+int		 store_user_seen(struct store *, const char *user,
+		    int64_t stamp_ms);
+/* 1 known, 0 unknown, -1 error. */
+int		 store_user_exists(struct store *, const char *user);
+
+/*
+ * Inbound subscription requests not yet answered (RFC 6121 §3.1.3),
+ * redelivered at each login until approved or denied.
+ */
+int		 store_subreq_add(struct store *, const char *user,
+		    const char *contact);
+int		 store_subreq_del(struct store *, const char *user,
+		    const char *contact);
+/* 1 pending, 0 not, -1 error. */
+int		 store_subreq_has(struct store *, const char *user,
+		    const char *contact);
+int		 store_subreq_each(struct store *, const char *user,
+		    int (*fn)(void *, const char *contact), void *arg);
+
+#endif

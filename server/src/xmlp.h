@@ -1,0 +1,56 @@
+/*
+ * xmlp.h: turn an XMPP byte stream into a stream header and whole stanzas.
+ * Only xmlp.c includes <expat.h>. Enforces hard limits (stanza bytes,
+ * depth, attributes) and rejects restricted XML (RFC 6120 §11.1: DTDs,
+ * entity declarations, comments, processing instructions). No I/O.
+ */
+#ifndef XMPPD_XMLP_H
+#define XMPPD_XMLP_H
+
+#include <stddef.h>
+
+struct xmlp;
+struct stanza;
+
+struct xmlp_limits {
+	size_t		max_stanza;	/* bytes of one top-level child */
+	unsigned	max_depth;	/* element depth below the stream */
+	unsigned	max_attrs;	/* attributes on one element */
+};
+
+struct xmlp_cb {
+	/* <stream:stream ...> (callee must not keep hdr). */
+	void	(*open)(void *arg, const struct stanza *hdr);
+	/* A whole depth-1 element; the callee owns the reference. */
+	void	(*stanza)(void *arg, struct stanza *);
+	/* </stream:stream> */
+	void	(*close)(void *arg);
+};
+
+struct xmlp	*xmlp_new(const struct xmlp_cb *, void *,
+		    const struct xmlp_limits *);
+/*
+ * Parse len bytes. 0 on success (or after xmlp_stop()), -1 on error
+ * with the stream-error condition in xmlp_error(). After an error or a
+ * stop, further feeds return -1 until xmlp_reset().
+ */
+int		 xmlp_feed(struct xmlp *, const char *, size_t);
+/*
+ * From inside a callback: stop parsing now and discard the rest of the
+ * current buffer (STARTTLS, SASL success: RFC 6120 §5.4.3.3, §6.4.6).
+ */
+void		 xmlp_stop(struct xmlp *);
+/* Start a new stream (after STARTTLS / SASL success); 0 or -1. */
+int		 xmlp_reset(struct xmlp *);
+/* RFC 6120 §4.9.3 condition: not-well-formed, restricted-xml,
+ * policy-violation, invalid-namespace, bad-format, internal-server-error. */
+const char	*xmlp_error(const struct xmlp *);
+void		 xmlp_free(struct xmlp *);
+
+/*
+ * Parse one serialized jabber:client stanza (as stored by the offline
+ * queue); NULL if it is not exactly one well-formed element.
+ */
+struct stanza	*xmlp_parse_stanza(const char *xml, size_t len);
+
+#endif
