@@ -1,0 +1,86 @@
+/*
+ * module.c: the module table and iq/hook dispatch. Adding a module adds
+ * one line here.
+ */
+#include "module.h"
+
+#include <string.h>
+
+#include "stanza.h"
+
+static const struct module *const modules[] = {
+	&mod_disco,
+	&mod_ping,
+	&mod_version,
+	&mod_roster,
+	&mod_presence,
+	&mod_offline,
+	NULL,
+};
+
+/* Find the handler for the iq's type and payload and run it. */
+enum mod_result
+module_iq(struct server *srv, struct session *s, struct stanza *iq, int to)
+{
+	const struct module	*const *m;
+	const struct mod_iq	*h;
+	struct stanza		*payload;
+	const char		*t = stanza_attr(iq, "type");
+	int			 type;
+
+	if (t == NULL)
+		return MOD_PASS;
+	if (strcmp(t, "get") == 0)
+		type = IQ_GET;
+	else if (strcmp(t, "set") == 0)
+		type = IQ_SET;
+	else
+		return MOD_PASS;
+	/* RFC 6120 §8.2.3: exactly one payload child. */
+	if ((payload = stanza_first_child(iq)) == NULL)
+		return MOD_PASS;
+	for (m = modules; *m != NULL; m++)
+		for (h = (*m)->iq; h != NULL && h->name != NULL; h++)
+			if ((h->type & type) && (h->to & to) &&
+			    strcmp(h->name, stanza_name(payload)) == 0 &&
+			    strcmp(h->ns, stanza_ns(payload)) == 0 &&
+			    h->fn(srv, s, iq) == MOD_HANDLED)
+				return MOD_HANDLED;
+	return MOD_PASS;
+}
+
+/* Initial presence hooks, in table order. */
+void
+module_available(struct server *srv, struct session *s)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->available != NULL)
+			(*m)->available(srv, s);
+}
+
+/* Unbind hooks, in table order. */
+void
+module_unbound(struct server *srv, struct session *s)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->unbound != NULL)
+			(*m)->unbound(srv, s);
+}
+
+/* The i-th disco feature over all modules, or NULL past the end. */
+const char *
+module_feature(unsigned i)
+{
+	const struct module	*const *m;
+	const char		*const *f;
+
+	for (m = modules; *m != NULL; m++)
+		for (f = (*m)->features; f != NULL && *f != NULL; f++)
+			if (i-- == 0)
+				return *f;
+	return NULL;
+}
