@@ -1,0 +1,729 @@
+/*
+ * c2s.c: one client stream, from accept to close.
+ *
+ *   HEADER --features--> STARTTLS --<proceed/>--> TLS --ready--> HEADER
+ *   HEADER --features--> AUTH --<auth/>--> AUTH_WAIT --<success/>--> HEADER
+ *   HEADER --features--> BIND --bound--> SESSION
+ *
+ * A stream restart (after TLS, after SASL) resets the parser and returns
+ * to HEADER; the tls/authed flags decide which features come next. A
+ * stream that ends for any reason is torn down once (c2s_teardown): its
+ * session is unbound (unavailable presence goes out) and the struct is
+ * freed at the end of the loop turn, so no callback up the stack can
+ * touch freed memory. This file does not know about rosters or delivery
+ * rules: those are router.c's and the modules'.
+ */
+#include "c2s.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "conn.h"
+#include "ev.h"
+#include "jid.h"
+#include "log.h"
+#include "module.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "router.h"
+#include "sasl.h"
+#include "server.h"
+#include "stanza.h"
+#include "store.h"
+#include "xmalloc.h"
+#include "xmlp.h"
+#include "xmppd.h"
+
+/* Unsent bytes one stream may hold before it is cut (a stuck reader). */
+#define C2S_MAX_PENDING	(4u * 1024 * 1024)
+
+enum c2s_state {
+	C2S_TLS,		/* handshake running */
+	C2S_HEADER,		/* waiting for <stream:stream> */
+	C2S_STARTTLS,		/* waiting for <starttls/> */
+	C2S_AUTH,		/* waiting for <auth/> or <response/> */
+	C2S_AUTH_WAIT,		/* backend verifying */
+	C2S_BIND,		/* waiting for the bind iq */
+	C2S_SESSION,		/* bound: stanzas */
+	C2S_CLOSED,
+};
+
+static const char *const c2s_state_names[] = {
+	"tls", "header", "starttls", "auth", "auth-wait", "bind", "session",
+	"closed",
+};
+
+struct c2s {
+	struct server	*srv;
+	uint64_t	 id;
+	struct conn	*conn;
+	struct xmlp	*xmlp;
+	enum c2s_state	 state;
+	bool		 tls;
+	bool		 authed;
+	bool		 header_sent;
+	bool		 need_reset;	/* restart the parser after feed */
+	bool		 auth_pending;
+	char		 stream_id[17];
+	char		*user;		/* authenticated localpart */
+	struct sasl	*sasl;
+	int		 auth_failures;
+	struct session	*sess;
+	struct ev_timer	*timer;
+	uint64_t	 started;
+	uint64_t	 last_in;
+	uint64_t	 last_out;
+	struct c2s	*prev;
+	struct c2s	*next;
+};
+
+static void	c2s_teardown(struct c2s *, const char *);
+static void	c2s_stream_error(struct c2s *, const char *);
+
+static void
+c2s_enter_state(struct c2s *c, enum c2s_state s)
+{
+	log_debug("c2s %016" PRIx64 " state %s -> %s", c->id,
+	    c2s_state_names[c->state], c2s_state_names[s]);
+	c->state = s;
+}
+
+static void
+c2s_write(struct c2s *c, const char *s, size_t len)
+{
+	if (c->state == C2S_CLOSED)
+		return;
+	conn_write(c->conn, s, len);
+	c->last_out = ev_now(c->srv->ev);
+}
+
+static void
+c2s_puts(struct c2s *c, const char *s)
+{
+	c2s_write(c, s, strlen(s));
+}
+
+/* Serialize and send one stanza or nonza. */
+static void
+c2s_send(struct c2s *c, const struct stanza *st)
+{
+	char	*xml;
+	size_t	 len;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	xml = stanza_serialize(st, NS_CLIENT, &len);
+	c2s_write(c, xml, len);
+	free(xml);
+	if (conn_pending(c->conn) > C2S_MAX_PENDING) {
+		log_info("c2s %016" PRIx64 " output backlog too large",
+		    c->id);
+		c2s_stream_error(c, "resource-constraint");
+	}
+}
+
+static void
+c2s_send_header(struct c2s *c)
+{
+	char	*hdr;
+
+	proto_random_id(c->stream_id);
+	xasprintf(&hdr, "<?xml version='1.0'?><stream:stream xmlns='%s' "
+	    "xmlns:stream='%s' id='%s' from='%s' version='1.0' "
+	    "xml:lang='en'>", NS_CLIENT, NS_STREAMS, c->stream_id,
+	    c->srv->cfg->domain);
+	c2s_puts(c, hdr);
+	free(hdr);
+	c->header_sent = true;
+}
+
+/* Send a stream error and close (RFC 6120 §4.9). */
+static void
+c2s_stream_error(struct c2s *c, const char *cond)
+{
+	char	*err;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	log_info("c2s %016" PRIx64 " stream error=%s peer=%s", c->id, cond,
+	    conn_peer(c->conn));
+	if (!c->header_sent)
+		c2s_send_header(c);
+	xasprintf(&err, "<stream:error><%s xmlns='%s'/></stream:error>"
+	    "</stream:stream>", cond, NS_STREAM_ERR);
+	c2s_puts(c, err);
+	free(err);
+	c2s_teardown(c, cond);
+}
+
+static void
+c2s_free(void *arg)
+{
+	struct c2s	*c = arg;
+
+	xmlp_free(c->xmlp);
+	ev_timer_free(c->timer);
+	sasl_free(c->sasl);
+	free(c->user);
+	free(c);
+}
+
+/* End the stream once: unbind, unlink, close the conn, free later. */
+static void
+c2s_teardown(struct c2s *c, const char *why)
+{
+	struct server	*srv = c->srv;
+	struct session	*s = c->sess;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	c2s_enter_state(c, C2S_CLOSED);
+	if (c->xmlp != NULL)
+		xmlp_stop(c->xmlp);
+	if (c->auth_pending)
+		auth_cancel(srv->auth, c->id);
+	if (s != NULL) {
+		c->sess = NULL;
+		module_unbound(srv, s);
+		router_unbind(srv->router, s);
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nclients--;
+	log_info("c2s %016" PRIx64 " closed reason=%s", c->id, why);
+	if (c->conn != NULL)
+		conn_close(c->conn);
+	c->conn = NULL;
+	ev_defer(srv->ev, c2s_free, c);
+}
+
+static void
+c2s_features(struct c2s *c)
+{
+	const char *const	*m;
+	char			 buf[512];
+	int			 n;
+
+	if (!c->tls) {
+		c2s_puts(c, "<stream:features><starttls xmlns='" NS_TLS
+		    "'><required/></starttls></stream:features>");
+		c2s_enter_state(c, C2S_STARTTLS);
+	} else if (!c->authed) {
+		n = snprintf(buf, sizeof(buf), "<stream:features>"
+		    "<mechanisms xmlns='%s'>", NS_SASL);
+		for (m = sasl_mechanisms(); *m != NULL; m++)
+			n += snprintf(buf + n, sizeof(buf) - n,
+			    "<mechanism>%s</mechanism>", *m);
+		snprintf(buf + n, sizeof(buf) - n,
+		    "</mechanisms></stream:features>");
+		c2s_puts(c, buf);
+		c2s_enter_state(c, C2S_AUTH);
+	} else {
+		c2s_puts(c, "<stream:features><bind xmlns='" NS_BIND "'/>"
+		    "<session xmlns='" NS_SESSION "'><optional/></session>"
+		    "</stream:features>");
+		c2s_enter_state(c, C2S_BIND);
+	}
+}
+
+/* <stream:stream>: check it, answer with ours and the features. */
+static void
+c2s_on_open(void *arg, const struct stanza *hdr)
+{
+	struct c2s	*c = arg;
+	const char	*to = stanza_attr(hdr, "to");
+	const char	*version = stanza_attr(hdr, "version");
+	struct jid	 j;
+
+	if (c->state != C2S_HEADER) {
+		c2s_stream_error(c, "bad-format");
+		return;
+	}
+	c2s_send_header(c);
+	/* RFC 6120 §4.9.3.6: we serve exactly one domain. */
+	if (to == NULL || jid_parse(to, &j) == -1 || j.local[0] != '\0' ||
+	    j.resource[0] != '\0' ||
+	    strcmp(j.domain, c->srv->cfg->domain) != 0) {
+		c2s_stream_error(c, "host-unknown");
+		return;
+	}
+	/* RFC 6120 §4.7.5: 1.0 or later; older streams lack SASL. */
+	if (version == NULL || strtol(version, NULL, 10) < 1) {
+		c2s_stream_error(c, "unsupported-version");
+		return;
+	}
+	c2s_features(c);
+}
+
+static void
+c2s_on_close(void *arg)
+{
+	struct c2s	*c = arg;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	c2s_puts(c, "</stream:stream>");
+	c2s_teardown(c, "stream closed by client");
+}
+
+static void
+c2s_starttls(struct c2s *c, struct stanza *st)
+{
+	if (strcmp(stanza_name(st), "starttls") != 0 ||
+	    strcmp(stanza_ns(st), NS_TLS) != 0) {
+		if (strcmp(stanza_ns(st), NS_SASL) == 0) {
+			/* RFC 6120 §6.4.5: not before TLS. */
+			c2s_puts(c, "<failure xmlns='" NS_SASL "'>"
+			    "<encryption-required/></failure>");
+			return;
+		}
+		c2s_stream_error(c, "not-authorized");
+		return;
+	}
+	if (c->srv->tls == NULL) {
+		c2s_puts(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		c2s_teardown(c, "no tls context");
+		return;
+	}
+	c2s_puts(c, "<proceed xmlns='" NS_TLS "'/>");
+	/* §5.4.3.3: anything the client sent after <starttls/> is void. */
+	xmlp_stop(c->xmlp);
+	c->need_reset = true;
+	c->header_sent = false;
+	c2s_enter_state(c, C2S_TLS);
+	if (conn_starttls(c->conn, c->srv->tls) == -1)
+		c2s_teardown(c, "starttls failed");
+}
+
+static void
+c2s_sasl_failure(struct c2s *c, const char *cond)
+{
+	char	buf[160];
+
+	snprintf(buf, sizeof(buf), "<failure xmlns='%s'><%s/></failure>",
+	    NS_SASL, cond);
+	c2s_puts(c, buf);
+	sasl_free(c->sasl);
+	c->sasl = NULL;
+	c2s_enter_state(c, C2S_AUTH);
+}
+
+static void
+c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
+{
+	struct c2s	*c = arg;
+	struct server	*srv = c->srv;
+	uint64_t	 now = ev_now(srv->ev);
+
+	(void)id;
+	c->auth_pending = false;
+	if (c->state != C2S_AUTH_WAIT)
+		return;
+	switch (res) {
+	case AUTH_OK:
+		log_info("c2s %016" PRIx64 " auth ok user=%s mech=PLAIN "
+		    "peer=%s", c->id, c->user, conn_peer(c->conn));
+		ratelimit_clear(srv->rl_account, c->user);
+		c2s_puts(c, "<success xmlns='" NS_SASL "'/>");
+		sasl_free(c->sasl);
+		c->sasl = NULL;
+		c->authed = true;
+		c->header_sent = false;
+		/* Not inside the parser: restart it now (§6.4.6). */
+		xmlp_reset(c->xmlp);
+		c2s_enter_state(c, C2S_HEADER);
+		return;
+	case AUTH_FAIL:
+		log_info("c2s %016" PRIx64 " auth failed user=%s peer=%s",
+		    c->id, c->user, conn_peer(c->conn));
+		ratelimit_fail(srv->rl_account, c->user, now);
+		ratelimit_fail(srv->rl_addr, conn_peer_addr(c->conn), now);
+		c2s_sasl_failure(c, "not-authorized");
+		break;
+	case AUTH_TEMPFAIL:
+		log_warnx("c2s %016" PRIx64 " auth unavailable user=%s",
+		    c->id, c->user);
+		c2s_sasl_failure(c, "temporary-auth-failure");
+		break;
+	}
+	free(c->user);
+	c->user = NULL;
+	if (++c->auth_failures >= XMPPD_MAX_AUTH_TRIES)
+		c2s_stream_error(c, "policy-violation");
+}
+
+/* Normalise the SASL authcid to a localpart of our domain. */
+static int
+c2s_authcid(struct c2s *c, const char *authcid, char *out, size_t len)
+{
+	struct jid	j;
+
+	if (strchr(authcid, '@') != NULL) {
+		if (jid_parse(authcid, &j) == -1 || j.local[0] == '\0' ||
+		    j.resource[0] != '\0' ||
+		    strcmp(j.domain, c->srv->cfg->domain) != 0)
+			return -1;
+		snprintf(out, len, "%s", j.local);
+		return 0;
+	}
+	return jid_prep_local(authcid, out, len);
+}
+
+/* Credentials parsed: check authzid and limits, then ask the backend. */
+static void
+c2s_sasl_verify(struct c2s *c)
+{
+	struct server	*srv = c->srv;
+	char		 local[JID_PART_MAX + 1], bare[JID_MAX + 1];
+	const char	*authzid = sasl_authzid(c->sasl);
+	uint64_t	 now = ev_now(srv->ev);
+
+	if (c2s_authcid(c, sasl_user(c->sasl), local, sizeof(local)) == -1) {
+		ratelimit_fail(srv->rl_addr, conn_peer_addr(c->conn), now);
+		c2s_sasl_failure(c, "not-authorized");
+		return;
+	}
+	snprintf(bare, sizeof(bare), "%s@%s", local, srv->cfg->domain);
+	if (authzid[0] != '\0' && strcmp(authzid, bare) != 0) {
+		c2s_sasl_failure(c, "invalid-authzid");
+		return;
+	}
+	if (ratelimit_blocked(srv->rl_addr, conn_peer_addr(c->conn), now) ||
+	    ratelimit_blocked(srv->rl_account, local, now)) {
+		log_info("c2s %016" PRIx64 " auth rate-limited user=%s "
+		    "peer=%s", c->id, local, conn_peer(c->conn));
+		c2s_sasl_failure(c, "temporary-auth-failure");
+		return;
+	}
+	c->user = xstrdup(local);
+	c->auth_pending = true;
+	c2s_enter_state(c, C2S_AUTH_WAIT);
+	auth_verify(srv->auth, local, sasl_password(c->sasl), c2s_auth_done,
+	    c, c->id);
+	sasl_wipe(c->sasl);
+}
+
+static void
+c2s_sasl_step(struct c2s *c, const char *in)
+{
+	char	*out = NULL, *buf;
+	size_t	 outlen = 0;
+
+	switch (sasl_step(c->sasl, in, strlen(in), &out, &outlen)) {
+	case SASL_CONTINUE:
+		xasprintf(&buf, "<challenge xmlns='%s'>%s</challenge>",
+		    NS_SASL, out != NULL ? out : "");
+		c2s_puts(c, buf);
+		free(buf);
+		break;
+	case SASL_OK:
+		c2s_sasl_verify(c);
+		break;
+	case SASL_FAIL:
+		c2s_sasl_failure(c, sasl_condition(c->sasl));
+		break;
+	}
+	free(out);
+}
+
+static void
+c2s_auth(struct c2s *c, struct stanza *st)
+{
+	const char	*name = stanza_name(st), *mech;
+
+	if (strcmp(stanza_ns(st), NS_SASL) != 0) {
+		c2s_stream_error(c, "not-authorized");
+		return;
+	}
+	if (strcmp(name, "auth") == 0) {
+		mech = stanza_attr(st, "mechanism");
+		sasl_free(c->sasl);
+		if ((c->sasl = sasl_new(mech != NULL ? mech : "")) == NULL) {
+			c2s_sasl_failure(c, "invalid-mechanism");
+			return;
+		}
+		c2s_sasl_step(c, stanza_text(st));
+	} else if (strcmp(name, "response") == 0 && c->sasl != NULL)
+		c2s_sasl_step(c, stanza_text(st));
+	else if (strcmp(name, "abort") == 0)
+		c2s_sasl_failure(c, "aborted");
+	else
+		c2s_sasl_failure(c, "malformed-request");
+}
+
+static void
+c2s_iq_error(struct c2s *c, const struct stanza *st, const char *cond)
+{
+	struct stanza	*err;
+
+	if ((err = proto_error(st, cond)) == NULL)
+		return;
+	c2s_send(c, err);
+	stanza_unref(err);
+}
+
+static void
+c2s_deliver(void *arg, struct stanza *st)
+{
+	c2s_send(arg, st);
+}
+
+static void
+c2s_kick(void *arg, const char *cond)
+{
+	c2s_stream_error(arg, cond);
+}
+
+static const struct session_ops c2s_session_ops = {
+	.deliver = c2s_deliver,
+	.kick = c2s_kick,
+};
+
+/* Resource binding (RFC 6120 §7). */
+static void
+c2s_bind(struct c2s *c, struct stanza *st)
+{
+	struct server	*srv = c->srv;
+	struct stanza	*b, *r;
+	char		 res[JID_PART_MAX + 1], bare[JID_MAX + 1];
+	const char	*want, *type = stanza_attr(st, "type");
+
+	if (strcmp(stanza_name(st), "iq") != 0 ||
+	    strcmp(stanza_ns(st), NS_CLIENT) != 0) {
+		c2s_stream_error(c, proto_is_stanza(st) ? "not-authorized" :
+		    "unsupported-stanza-type");
+		return;
+	}
+	b = stanza_child(st, "bind", NS_BIND);
+	if (b == NULL || type == NULL || strcmp(type, "set") != 0) {
+		c2s_iq_error(c, st, "not-authorized");
+		return;
+	}
+	want = stanza_child_text(b, "resource", NS_BIND);
+	if (want == NULL || want[0] == '\0')
+		proto_random_id(res);
+	else if (jid_prep_resource(want, res, sizeof(res)) == -1) {
+		c2s_iq_error(c, st, "bad-request");
+		return;
+	}
+	snprintf(bare, sizeof(bare), "%s@%s", c->user, srv->cfg->domain);
+	if (router_nsessions(srv->router, bare) >=
+	    srv->cfg->max_sessions_per_user) {
+		c2s_iq_error(c, st, "resource-constraint");
+		return;
+	}
+	c->sess = router_bind(srv->router, c->user, res, &c2s_session_ops,
+	    c, c->id);
+	store_user_seen(srv->store, c->user, proto_now_ms());
+	log_info("c2s %016" PRIx64 " bound jid=%s", c->id, c->sess->full);
+	r = proto_iq_result(st);
+	stanza_set_attr(r, "from", NULL);
+	stanza_add_text(stanza_new_child(stanza_new_child(r, "bind", NS_BIND),
+	    "jid", NULL), c->sess->full, strlen(c->sess->full));
+	c2s_send(c, r);
+	stanza_unref(r);
+	c2s_enter_state(c, C2S_SESSION);
+}
+
+/* RFC 6120 §8.1.2.1: a from that is not ours is a stream error. */
+static bool
+c2s_from_ok(struct c2s *c, struct stanza *st)
+{
+	const char	*from = stanza_attr(st, "from");
+	struct jid	 j;
+	char		 buf[JID_MAX + 1];
+
+	if (from == NULL)
+		return true;
+	if (jid_parse(from, &j) == -1)
+		return false;
+	return strcmp(jid_full(&j, buf, sizeof(buf)), c->sess->full) == 0 ||
+	    strcmp(buf, c->sess->bare) == 0;
+}
+
+static void
+c2s_session(struct c2s *c, struct stanza *st)
+{
+	struct stanza	*r;
+
+	if (!proto_is_stanza(st)) {
+		c2s_stream_error(c, "unsupported-stanza-type");
+		return;
+	}
+	if (!c2s_from_ok(c, st)) {
+		c2s_stream_error(c, "invalid-from");
+		return;
+	}
+	/* RFC 3921 session establishment: a no-op some clients still send. */
+	if (strcmp(stanza_name(st), "iq") == 0 &&
+	    stanza_child(st, "session", NS_SESSION) != NULL) {
+		r = proto_iq_result(st);
+		stanza_set_attr(r, "from", NULL);
+		c2s_send(c, r);
+		stanza_unref(r);
+		return;
+	}
+	if (strcmp(stanza_name(st), "iq") == 0 &&
+	    stanza_child(st, "bind", NS_BIND) != NULL) {
+		c2s_iq_error(c, st, "not-allowed");
+		return;
+	}
+	router_from_client(c->srv->router, c->sess, st);
+}
+
+static void
+c2s_on_stanza(void *arg, struct stanza *st)
+{
+	struct c2s	*c = arg;
+
+	switch (c->state) {
+	case C2S_STARTTLS:	c2s_starttls(c, st);	break;
+	case C2S_AUTH:		c2s_auth(c, st);	break;
+	case C2S_BIND:		c2s_bind(c, st);	break;
+	case C2S_SESSION:	c2s_session(c, st);	break;
+	case C2S_AUTH_WAIT:
+		/* §6.4.6: nothing may be sent until the outcome. */
+		c2s_stream_error(c, "policy-violation");
+		break;
+	case C2S_CLOSED:
+		break;
+	default:
+		c2s_stream_error(c, "unsupported-stanza-type");
+		break;
+	}
+	stanza_unref(st);
+}
+
+static const struct xmlp_cb c2s_xmlp_cb = {
+	.open = c2s_on_open,
+	.stanza = c2s_on_stanza,
+	.close = c2s_on_close,
+};
+
+static void
+c2s_on_read(void *arg, const char *buf, size_t len)
+{
+	struct c2s	*c = arg;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	c->last_in = ev_now(c->srv->ev);
+	if (c->state == C2S_TLS)
+		return;		/* plaintext after <starttls/>: discarded */
+	if (xmlp_feed(c->xmlp, buf, len) == -1 && c->state != C2S_CLOSED &&
+	    !c->need_reset)
+		c2s_stream_error(c, xmlp_error(c->xmlp));
+	if (c->need_reset && c->state != C2S_CLOSED) {
+		c->need_reset = false;
+		xmlp_reset(c->xmlp);
+	}
+}
+
+static void
+c2s_on_closed(void *arg, const char *why)
+{
+	struct c2s	*c = arg;
+
+	/* The conn frees itself after this callback. */
+	c->conn = NULL;
+	c2s_teardown(c, why);
+}
+
+static void
+c2s_on_tls_ready(void *arg)
+{
+	struct c2s	*c = arg;
+
+	c->tls = true;
+	log_debug("c2s %016" PRIx64 " tls established", c->id);
+	c2s_enter_state(c, C2S_HEADER);
+}
+
+static const struct conn_cb c2s_conn_cb = {
+	.read = c2s_on_read,
+	.closed = c2s_on_closed,
+	.tls_ready = c2s_on_tls_ready,
+};
+
+/* Timeouts (RFC 6120 §4.6.2 connection-timeout) and keepalives. */
+static void
+c2s_on_timer(void *arg)
+{
+	struct c2s		*c = arg;
+	const struct config	*cfg = c->srv->cfg;
+	uint64_t		 now = ev_now(c->srv->ev), next;
+
+	if (c->sess == NULL) {
+		if (now - c->started >= (uint64_t)cfg->auth_timeout * 1000) {
+			c2s_stream_error(c, "connection-timeout");
+			return;
+		}
+		ev_timer_set(c->timer, c->started +
+		    (uint64_t)cfg->auth_timeout * 1000 - now);
+		return;
+	}
+	if (now - c->last_in >= (uint64_t)cfg->idle_timeout * 1000) {
+		c2s_stream_error(c, "connection-timeout");
+		return;
+	}
+	/* A whitespace keepalive keeps NAT bindings and detects dead
+	 * peers (RFC 6120 §4.6.1). */
+	if (now - c->last_out >= (uint64_t)cfg->keepalive * 1000)
+		c2s_puts(c, " ");
+	next = c->last_in + (uint64_t)cfg->idle_timeout * 1000;
+	if (c->last_out + (uint64_t)cfg->keepalive * 1000 < next)
+		next = c->last_out + (uint64_t)cfg->keepalive * 1000;
+	ev_timer_set(c->timer, next > now ? next - now : 1000);
+}
+
+/* Wrap an accepted socket in a stream. */
+void
+c2s_accept(struct server *srv, int fd, const char *peer, bool direct_tls)
+{
+	const struct config	*cfg = srv->cfg;
+	struct xmlp_limits	 lim = {
+		.max_stanza = cfg->max_stanza_size,
+		.max_depth = cfg->max_depth,
+		.max_attrs = cfg->max_attributes,
+	};
+	struct c2s		*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	c->id = ++srv->next_id;
+	c->started = c->last_in = c->last_out = ev_now(srv->ev);
+	c->state = C2S_HEADER;
+	c->xmlp = xmlp_new(&c2s_xmlp_cb, c, &lim);
+	c->conn = conn_new(srv->ev, fd, peer, &c2s_conn_cb, c);
+	c->timer = ev_timer_new(srv->ev, c2s_on_timer, c);
+	ev_timer_set(c->timer, (uint64_t)cfg->auth_timeout * 1000);
+	c->next = srv->clients;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->clients = c;
+	srv->nclients++;
+	log_info("c2s %016" PRIx64 " connected peer=%s tls=%s", c->id, peer,
+	    direct_tls ? "direct" : "starttls");
+	if (direct_tls) {
+		c->state = C2S_TLS;
+		if (srv->tls == NULL || conn_starttls(c->conn, srv->tls) == -1)
+			c2s_teardown(c, "tls unavailable");
+	}
+}
+
+/* SIGTERM: every stream gets <system-shutdown/> (RFC 6120 §4.9.3.19). */
+void
+c2s_shutdown_all(struct server *srv)
+{
+	while (srv->clients != NULL)
+		c2s_stream_error(srv->clients, "system-shutdown");
+}
