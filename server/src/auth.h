@@ -38,7 +38,8 @@ struct auth_backend {
 	void		(*close)(void *state);
 };
 
-extern const struct auth_backend auth_ha1file;
+extern const struct auth_backend auth_ha1file;	/* auth_ha1file.c */
+extern const struct auth_backend auth_radius;	/* auth_radius.c */
 
 /* Open the backend the config names; NULL with *errstr on failure. */
 struct auth	*auth_open(struct ev *, const struct config *,

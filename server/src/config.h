@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_RADIUS	8
 
 struct config_listen {
 	char	addr[64];	/* numeric IPv4 or IPv6 */
@@ -41,6 +42,16 @@ struct config {
 	unsigned		 auth_rate_address;	/* failures per window */
 	unsigned		 auth_rate_account;
 	unsigned		 auth_rate_window;	/* seconds */
+
+	/* auth radius: servers are tried in order (failover). */
+	struct config_radius {
+		char	addr[64];	/* numeric IPv4 or IPv6 */
+		int	port;		/* default 1812 */
+	}			 radius[CONFIG_MAX_RADIUS];
+	size_t			 nradius;
+	char			*radius_secret_file;	/* not world-readable */
+	unsigned		 radius_timeout;	/* ms per try, 2000 */
+	unsigned		 radius_retries;	/* tries per server, 2 */
 
 	size_t			 max_stanza_size;
 	unsigned		 max_depth;
