@@ -9,6 +9,7 @@
 #include <time.h>
 #include <openssl/rand.h>
 
+#include "datetime.h"
 #include "log.h"
 #include "stanza.h"
 #include "xmppd.h"
@@ -129,14 +130,9 @@ void
 proto_add_delay(struct stanza *st, const char *from, int64_t stamp_ms)
 {
 	struct stanza	*d;
-	struct tm	 tm;
-	time_t		 t = (time_t)(stamp_ms / 1000);
-	char		 buf[64], stamp[80];
+	char		 stamp[DATETIME_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp, sizeof(stamp), "%s.%03dZ", buf,
-	    (int)(stamp_ms % 1000));
+	datetime_format(stamp_ms, stamp);
 	d = stanza_new_child(st, "delay", NS_DELAY);
 	if (from != NULL)
 		stanza_set_attr(d, "from", from);
