@@ -1,0 +1,144 @@
+/* check_sm.c: the XEP-0198 unacked queue and its 2^32 counters. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sm.h"
+#include "stanza.h"
+
+static struct stanza *
+msg(void)
+{
+	return stanza_new("message", "jabber:client");
+}
+
+/* Push n fresh stanzas, dropping our own reference to each. */
+static void
+push_n(struct sm_queue *q, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		struct stanza	*st = msg();
+
+		ck_assert_int_eq(sm_queue_push(q, st), 0);
+		stanza_unref(st);
+	}
+}
+
+START_TEST(test_ack_drops_covered)
+{
+	struct sm_queue	*q = sm_queue_new(100);
+
+	push_n(q, 5);
+	ck_assert_uint_eq(sm_queue_sent(q), 5);
+	ck_assert_int_eq(sm_queue_ack(q, 3), 3);
+	ck_assert_uint_eq(sm_queue_len(q), 2);
+	ck_assert_uint_eq(sm_queue_acked(q), 3);
+	/* The same h again acknowledges nothing new. */
+	ck_assert_int_eq(sm_queue_ack(q, 3), 0);
+	ck_assert_int_eq(sm_queue_ack(q, 5), 2);
+	ck_assert_uint_eq(sm_queue_len(q), 0);
+	sm_queue_free(q);
+}
+END_TEST
+
+START_TEST(test_ack_beyond_sent_rejected)
+{
+	struct sm_queue	*q = sm_queue_new(100);
+
+	push_n(q, 2);
+	ck_assert_int_eq(sm_queue_ack(q, 3), -1);
+	ck_assert_uint_eq(sm_queue_len(q), 2);
+	/* An h "behind" the last ack is, mod 2^32, a huge lie too. */
+	ck_assert_int_eq(sm_queue_ack(q, 1), 1);
+	ck_assert_int_eq(sm_queue_ack(q, 0), -1);
+	ck_assert_uint_eq(sm_queue_len(q), 1);
+	sm_queue_free(q);
+}
+END_TEST
+
+START_TEST(test_wrap_at_2_32)
+{
+	struct sm_queue	*q = sm_queue_new(100);
+
+	sm_queue_start_at(q, UINT32_MAX - 2);
+	push_n(q, 6);
+	ck_assert_uint_eq(sm_queue_sent(q), 3);	/* 2^32 - 3 + 6 */
+	ck_assert_int_eq(sm_queue_ack(q, UINT32_MAX), 2);
+	ck_assert_int_eq(sm_queue_ack(q, 1), 2);
+	ck_assert_uint_eq(sm_queue_len(q), 2);
+	ck_assert_int_eq(sm_queue_ack(q, 4), -1);
+	ck_assert_int_eq(sm_queue_ack(q, 3), 2);
+	sm_queue_free(q);
+}
+END_TEST
+
+START_TEST(test_full_refuses)
+{
+	struct sm_queue	*q = sm_queue_new(3);
+	struct stanza	*st = msg();
+
+	push_n(q, 3);
+	ck_assert_int_eq(sm_queue_push(q, st), -1);
+	ck_assert_uint_eq(sm_queue_sent(q), 3);
+	ck_assert_int_eq(sm_queue_ack(q, 1), 1);
+	ck_assert_int_eq(sm_queue_push(q, st), 0);
+	stanza_unref(st);
+	sm_queue_free(q);
+}
+END_TEST
+
+START_TEST(test_order_and_shift)
+{
+	struct sm_queue	*q = sm_queue_new(1000);
+	struct stanza	*st;
+	char		 id[16];
+	int		 i;
+
+	/* Enough to grow the ring several times and wrap its head. */
+	for (i = 0; i < 300; i++) {
+		st = msg();
+		snprintf(id, sizeof(id), "%d", i);
+		stanza_set_attr(st, "id", id);
+		sm_queue_push(q, st);
+		stanza_unref(st);
+		if (i % 3 == 2)
+			sm_queue_ack(q, sm_queue_acked(q) + 1);
+	}
+	ck_assert_uint_eq(sm_queue_len(q), 200);
+	ck_assert_str_eq(stanza_attr(sm_queue_at(q, 0), "id"), "100");
+	ck_assert_str_eq(stanza_attr(sm_queue_at(q, 199), "id"), "299");
+	ck_assert_ptr_null(sm_queue_at(q, 200));
+	for (i = 100; i < 300; i++) {
+		st = sm_queue_shift(q);
+		snprintf(id, sizeof(id), "%d", i);
+		ck_assert_str_eq(stanza_attr(st, "id"), id);
+		stanza_unref(st);
+	}
+	ck_assert_ptr_null(sm_queue_shift(q));
+	sm_queue_free(q);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("sm");
+	TCase	*tc = tcase_create("queue");
+	SRunner	*sr;
+	int	 nfail;
+
+	tcase_add_test(tc, test_ack_drops_covered);
+	tcase_add_test(tc, test_ack_beyond_sent_rejected);
+	tcase_add_test(tc, test_wrap_at_2_32);
+	tcase_add_test(tc, test_full_refuses);
+	tcase_add_test(tc, test_order_and_shift);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
