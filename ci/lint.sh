@@ -1,0 +1,32 @@
+#!/bin/sh
+# make lint: static checks that CI enforces. cppcheck over the C sources
+# and tests, shellcheck over every shell script in the tree.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+rc=0
+
+echo "-- cppcheck"
+cppcheck --quiet --error-exitcode=1 --inline-suppr \
+    --enable=warning,portability,performance \
+    --std=c11 -D_GNU_SOURCE -I server/src \
+    --suppress=missingIncludeSystem \
+    server/src server/tests || rc=1
+
+echo "-- shellcheck"
+# Scripts are found by their #! line, so new ones are never forgotten.
+scripts=$(git ls-files -co --exclude-standard | while read -r f; do
+	[ -f "$f" ] || continue
+	case $(head -c 64 "$f" 2>/dev/null | head -n 1) in
+	'#!/bin/sh'*|'#!/bin/bash'*|'#!/usr/bin/env bash'*|'#!/usr/bin/env sh'*)
+		echo "$f" ;;
+	esac
+done)
+if [ -n "$scripts" ]; then
+	# shellcheck disable=SC2086 # file names have no spaces (checked by git)
+	shellcheck -x $scripts || rc=1
+fi
+
+if [ $rc -eq 0 ]; then echo "lint: clean"; fi
+exit $rc

@@ -1,0 +1,75 @@
+#!/bin/sh
+# The README's test command (`make test`): lint, the unit suites under
+# ASan+UBSan, then the integration tests against the real daemon. Every
+# stage runs even if an earlier one failed, so one red run shows all that
+# is wrong. The last line is "N passed, N failed" over all stages.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+out=build/test
+mkdir -p "$out"
+passed=0
+failed=0
+
+count() {	# count PASSED FAILED
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+}
+
+# A stage with no finer-grained count of its own is one test.
+stage() {	# stage NAME command...
+	name=$1
+	shift
+	echo "== $name"
+	if "$@"; then
+		count 1 0
+	else
+		echo "FAILED: $name" >&2
+		count 0 1
+	fi
+}
+
+# libcheck prints "NN%: Checks: C, Failures: F, Errors: E" per suite.
+unit() {
+	echo "== unit tests (ASan+UBSan)"
+	make -C server O="$root/build" SAN=1 all tests >"$out/unit-build.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		cat "$out/unit-build.log" >&2
+		echo "FAILED: building the unit tests" >&2
+		count 0 1
+		return
+	fi
+	make -C server O="$root/build" SAN=1 unit 2>&1 | tee "$out/unit.log"
+	sums=$(sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' \
+	    "$out/unit.log" | awk '{c+=$1; f+=$2+$3} END {print c-f+0, f+0}')
+	# shellcheck disable=SC2086 # two numbers
+	count $sums
+	# A suite that crashed before printing its summary still fails.
+	if grep -q 'make.*Error' "$out/unit.log" && [ "${sums#* }" = 0 ]; then
+		count 0 1
+	fi
+}
+
+integration() {
+	echo "== integration tests (real daemon, real clients)"
+	rm -f "$out/integration.xml"
+	XMPPD="$root/build/asan/xmppd" XMPPCTL="$root/build/asan/xmppctl" \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    --junitxml="$out/integration.xml" server/tests/integration
+	if [ ! -s "$out/integration.xml" ]; then
+		echo "FAILED: pytest produced no report" >&2
+		count 0 1
+		return
+	fi
+	# shellcheck disable=SC2046 # two numbers
+	count $(/usr/bin/python3 ci/junit-count.py "$out/integration.xml")
+}
+
+stage "lint" ci/lint.sh
+unit
+integration
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
