@@ -20,6 +20,21 @@
 #define NS_PING		"urn:xmpp:ping"
 #define NS_VERSION	"jabber:iq:version"
 #define NS_DELAY	"urn:xmpp:delay"
+#define NS_SM		"urn:xmpp:sm:3"
+#define NS_CARBONS	"urn:xmpp:carbons:2"
+#define NS_CARBONS_RULES "urn:xmpp:carbons:rules:0"
+#define NS_FORWARD	"urn:xmpp:forward:0"
+#define NS_MAM		"urn:xmpp:mam:2"
+#define NS_MAM_EXT	"urn:xmpp:mam:2#extended"
+#define NS_RSM		"http://jabber.org/protocol/rsm"
+#define NS_DATA		"jabber:x:data"
+#define NS_SID		"urn:xmpp:sid:0"
+#define NS_HINTS	"urn:xmpp:hints"
+#define NS_RECEIPTS	"urn:xmpp:receipts"
+#define NS_CHATSTATES	"http://jabber.org/protocol/chatstates"
+#define NS_MARKERS	"urn:xmpp:chat-markers:0"
+#define NS_MUC_USER	"http://jabber.org/protocol/muc#user"
+#define NS_CONFERENCE	"jabber:x:conference"
 
 #define XMPPD_MAX_AUTH_TRIES	5	/* SASL failures per stream */
 
