@@ -35,13 +35,13 @@ disco_info(struct server *srv, struct session *s, struct stanza *iq)
 		stanza_set_attr(e, "category", "server");
 		stanza_set_attr(e, "type", "im");
 		stanza_set_attr(e, "name", "xmppd");
-		for (i = 0; (f = module_feature(i)) != NULL; i++)
-			stanza_set_attr(stanza_new_child(q, "feature", NULL),
-			    "var", f);
 	} else {
 		stanza_set_attr(e, "category", "account");
 		stanza_set_attr(e, "type", "registered");
 	}
+	for (i = 0; (f = module_feature(i, !server)) != NULL; i++)
+		stanza_set_attr(stanza_new_child(q, "feature", NULL), "var",
+		    f);
 	stanza_set_attr(stanza_new_child(q, "feature", NULL), "var",
 	    NS_DISCO_INFO);
 	router_send(s, r);

@@ -71,15 +71,48 @@ module_unbound(struct server *srv, struct session *s)
 			(*m)->unbound(srv, s);
 }
 
+/* Message hooks, in table order. */
+void
+module_message_out(struct server *srv, struct session *s, struct stanza *st)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->message_out != NULL)
+			(*m)->message_out(srv, s, st);
+}
+
+void
+module_message_in(struct server *srv, const char *user, struct stanza *st)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->message_in != NULL)
+			(*m)->message_in(srv, user, st);
+}
+
+void
+module_message_delivered(struct server *srv, const char *user,
+    struct stanza *st, struct session *const *got, size_t n)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->message_delivered != NULL)
+			(*m)->message_delivered(srv, user, st, got, n);
+}
+
 /* The i-th disco feature over all modules, or NULL past the end. */
 const char *
-module_feature(unsigned i)
+module_feature(unsigned i, bool account)
 {
 	const struct module	*const *m;
 	const char		*const *f;
 
 	for (m = modules; *m != NULL; m++)
-		for (f = (*m)->features; f != NULL && *f != NULL; f++)
+		for (f = account ? (*m)->account_features : (*m)->features;
+		    f != NULL && *f != NULL; f++)
 			if (i-- == 0)
 				return *f;
 	return NULL;

@@ -9,6 +9,7 @@
 #define XMPPD_MODULE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct server;
 struct session;
@@ -45,12 +46,29 @@ struct mod_iq {
 struct module {
 	const char		*name;
 	unsigned		 xep;		/* 0 for RFC features */
-	const char *const	*features;	/* disco#info vars */
+	const char *const	*features;	/* server disco#info vars */
+	const char *const	*account_features; /* on user@domain */
 	const struct mod_iq	*iq;		/* { 0 }-terminated */
 	/* The session sent its initial presence. */
 	void			(*available)(struct server *, struct session *);
 	/* The session is about to be unbound. */
 	void			(*unbound)(struct server *, struct session *);
+	/*
+	 * A message a bound session sends to a local user, from and to
+	 * stamped and valid, before it is routed (archive, sent carbons).
+	 */
+	void			(*message_out)(struct server *,
+				    struct session *from, struct stanza *);
+	/*
+	 * A message for local user, before delivery or offline storage;
+	 * may add to it (XEP-0359 stanza-id).
+	 */
+	void			(*message_in)(struct server *,
+				    const char *user, struct stanza *);
+	/* After delivery to got[0..n) (received carbons). */
+	void			(*message_delivered)(struct server *,
+				    const char *user, struct stanza *,
+				    struct session *const *got, size_t n);
 };
 
 extern const struct module mod_disco;
@@ -66,8 +84,17 @@ enum mod_result	module_iq(struct server *, struct session *,
 /* Run every module's available/unbound hook. */
 void		module_available(struct server *, struct session *);
 void		module_unbound(struct server *, struct session *);
-/* Iterate every disco#info feature of every module (i from 0). */
-const char	*module_feature(unsigned i);
+void		module_message_out(struct server *, struct session *,
+		    struct stanza *);
+void		module_message_in(struct server *, const char *user,
+		    struct stanza *);
+void		module_message_delivered(struct server *, const char *user,
+		    struct stanza *, struct session *const *got, size_t n);
+/*
+ * Iterate every disco#info feature of every module (i from 0): the
+ * server's, or with account true those of a user's bare JID.
+ */
+const char	*module_feature(unsigned i, bool account);
 
 /* Cross-module entry points. */
 void		roster_push(struct server *, const char *user,

@@ -201,26 +201,40 @@ router_bounce(struct router *r, const struct stanza *st, const char *cond)
 	stanza_unref(err);
 }
 
-/* A message for a local user (bare or full JID). */
+/* Nobody to deliver to and not storable: answer or drop (§8.5.2.2). */
+static void
+router_message_undeliverable(struct router *r, struct stanza *st,
+    const char *type, int known)
+{
+	if (strcmp(type, "headline") == 0 || strcmp(type, "error") == 0)
+		return;
+	router_bounce(r, st, known == -1 ? "internal-server-error" :
+	    "service-unavailable");
+}
+
+/*
+ * A message for a local user (bare or full JID). The modules see it
+ * before delivery (archive, stanza-id) and after (carbons); a message
+ * for an account nobody ever used is answered like one for an offline
+ * resource, so presence does not leak (RFC 6121 §8.5.2.2.1).
+ */
 static void
 router_message(struct router *r, struct stanza *st, const struct jid *to)
 {
-	struct session	*targets[ROUTER_MAX_TARGETS], *s;
+	struct session	*targets[ROUTER_MAX_TARGETS], *s = NULL;
 	char		 bare[JID_MAX + 1], full[JID_MAX + 1];
 	const char	*type = stanza_attr(st, "type");
-	size_t		 i, n;
-	int		 known;
+	size_t		 i, n = 0;
+	int		 known = 1;
 
 	if (type == NULL)
 		type = "normal";
 	if (strcmp(type, "error") == 0 && to->resource[0] == '\0')
 		return;
-	if (to->resource[0] != '\0') {
-		if ((s = dict_get(r->full, jid_full(to, full,
-		    sizeof(full)))) != NULL) {
-			router_send(s, st);
-			return;
-		}
+	jid_bare(to, bare, sizeof(bare));
+	if (to->resource[0] != '\0')
+		s = dict_get(r->full, jid_full(to, full, sizeof(full)));
+	if (s == NULL && to->resource[0] != '\0') {
 		/* §8.5.3.2.1: treat as bare, except these. */
 		if (strcmp(type, "error") == 0)
 			return;
@@ -229,25 +243,26 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 			return;
 		}
 	}
-	jid_bare(to, bare, sizeof(bare));
-	n = router_pick(dict_get(r->users, bare), type, targets,
-	    ROUTER_MAX_TARGETS);
-	for (i = 0; i < n; i++)
-		router_send(targets[i], st);
-	if (n > 0)
-		return;
-	if (strcmp(type, "headline") == 0)
-		return;
-	known = store_user_exists(r->srv->store, to->local);
-	if (known == 1 && (strcmp(type, "normal") == 0 ||
-	    strcmp(type, "chat") == 0)) {
-		if (offline_store(r->srv, to->local, st) == 0)
-			return;
-		router_bounce(r, st, "service-unavailable");
+	if (s == NULL && dict_get(r->users, bare) == NULL &&
+	    (known = store_user_exists(r->srv->store, to->local)) != 1) {
+		router_message_undeliverable(r, st, type, known);
 		return;
 	}
-	router_bounce(r, st, known == -1 ? "internal-server-error" :
-	    "service-unavailable");
+	module_message_in(r->srv, to->local, st);
+	if (s != NULL)
+		targets[n++] = s;
+	else
+		n = router_pick(dict_get(r->users, bare), type, targets,
+		    ROUTER_MAX_TARGETS);
+	for (i = 0; i < n; i++)
+		router_send(targets[i], st);
+	module_message_delivered(r->srv, to->local, st, targets, n);
+	if (n > 0)
+		return;
+	if ((strcmp(type, "normal") == 0 || strcmp(type, "chat") == 0) &&
+	    offline_store(r->srv, to->local, st) == 0)
+		return;
+	router_message_undeliverable(r, st, type, 0);
 }
 
 /* An iq for a local user's bare or full JID, not the sender's own. */
@@ -377,8 +392,9 @@ router_from_client(struct router *r, struct session *s, struct stanza *st)
 		router_iq_local(r, s, st, MOD_TO_ACCOUNT);
 		return;
 	}
-	if (strcmp(name, "message") == 0)
+	if (strcmp(name, "message") == 0) {
+		module_message_out(r->srv, s, st);
 		router_message(r, st, &to);
-	else
+	} else
 		router_iq(r, s, st, &to);
 }
