@@ -71,15 +71,17 @@ module_unbound(struct server *srv, struct session *s)
 			(*m)->unbound(srv, s);
 }
 
-/* Message hooks, in table order. */
-void
+/* Message hooks, in table order; the first MOD_HANDLED stops routing. */
+enum mod_result
 module_message_out(struct server *srv, struct session *s, struct stanza *st)
 {
 	const struct module	*const *m;
 
 	for (m = modules; *m != NULL; m++)
-		if ((*m)->message_out != NULL)
-			(*m)->message_out(srv, s, st);
+		if ((*m)->message_out != NULL &&
+		    (*m)->message_out(srv, s, st) == MOD_HANDLED)
+			return MOD_HANDLED;
+	return MOD_PASS;
 }
 
 void

@@ -56,8 +56,10 @@ struct module {
 	/*
 	 * A message a bound session sends to a local user, from and to
 	 * stamped and valid, before it is routed (archive, sent carbons).
+	 * MOD_HANDLED stops routing: a client resending a message the
+	 * server already has (same origin-id) must not make a second copy.
 	 */
-	void			(*message_out)(struct server *,
+	enum mod_result		(*message_out)(struct server *,
 				    struct session *from, struct stanza *);
 	/*
 	 * A message for local user, before delivery or offline storage;
@@ -84,7 +86,7 @@ enum mod_result	module_iq(struct server *, struct session *,
 /* Run every module's available/unbound hook. */
 void		module_available(struct server *, struct session *);
 void		module_unbound(struct server *, struct session *);
-void		module_message_out(struct server *, struct session *,
+enum mod_result	module_message_out(struct server *, struct session *,
 		    struct stanza *);
 void		module_message_in(struct server *, const char *user,
 		    struct stanza *);

@@ -393,8 +393,8 @@ router_from_client(struct router *r, struct session *s, struct stanza *st)
 		return;
 	}
 	if (strcmp(name, "message") == 0) {
-		module_message_out(r->srv, s, st);
-		router_message(r, st, &to);
+		if (module_message_out(r->srv, s, st) == MOD_PASS)
+			router_message(r, st, &to);
 	} else
 		router_iq(r, s, st, &to);
 }
