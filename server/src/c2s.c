@@ -14,6 +14,7 @@
  * rules: those are router.c's and the modules'.
  */
 #include "c2s.h"
+#include "c2s_priv.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "sasl.h"
+#include "sm.h"
 #include "server.h"
 #include "stanza.h"
 #include "store.h"
@@ -39,53 +41,12 @@
 #include "xmlp.h"
 #include "xmppd.h"
 
-/* Unsent bytes one stream may hold before it is cut (a stuck reader). */
-#define C2S_MAX_PENDING	(4u * 1024 * 1024)
-
-enum c2s_state {
-	C2S_TLS,		/* handshake running */
-	C2S_HEADER,		/* waiting for <stream:stream> */
-	C2S_STARTTLS,		/* waiting for <starttls/> */
-	C2S_AUTH,		/* waiting for <auth/> or <response/> */
-	C2S_AUTH_WAIT,		/* backend verifying */
-	C2S_BIND,		/* waiting for the bind iq */
-	C2S_SESSION,		/* bound: stanzas */
-	C2S_CLOSED,
-};
-
 static const char *const c2s_state_names[] = {
 	"tls", "header", "starttls", "auth", "auth-wait", "bind", "session",
-	"closed",
+	"hibernated", "closed",
 };
 
-struct c2s {
-	struct server	*srv;
-	uint64_t	 id;
-	struct conn	*conn;
-	struct xmlp	*xmlp;
-	enum c2s_state	 state;
-	bool		 tls;
-	bool		 authed;
-	bool		 header_sent;
-	bool		 need_reset;	/* restart the parser after feed */
-	bool		 auth_pending;
-	char		 stream_id[17];
-	char		*user;		/* authenticated localpart */
-	struct sasl	*sasl;
-	int		 auth_failures;
-	struct session	*sess;
-	struct ev_timer	*timer;
-	uint64_t	 started;
-	uint64_t	 last_in;
-	uint64_t	 last_out;
-	struct c2s	*prev;
-	struct c2s	*next;
-};
-
-static void	c2s_teardown(struct c2s *, const char *);
-static void	c2s_stream_error(struct c2s *, const char *);
-
-static void
+void
 c2s_enter_state(struct c2s *c, enum c2s_state s)
 {
 	log_debug("c2s %016" PRIx64 " state %s -> %s", c->id,
@@ -96,26 +57,26 @@ c2s_enter_state(struct c2s *c, enum c2s_state s)
 static void
 c2s_write(struct c2s *c, const char *s, size_t len)
 {
-	if (c->state == C2S_CLOSED)
+	if (c->state == C2S_CLOSED || c->conn == NULL)
 		return;
 	conn_write(c->conn, s, len);
 	c->last_out = ev_now(c->srv->ev);
 }
 
-static void
+void
 c2s_puts(struct c2s *c, const char *s)
 {
 	c2s_write(c, s, strlen(s));
 }
 
-/* Serialize and send one stanza or nonza. */
-static void
-c2s_send(struct c2s *c, const struct stanza *st)
+/* Serialize and write one stanza, outside stream management. */
+void
+c2s_send_raw(struct c2s *c, const struct stanza *st)
 {
 	char	*xml;
 	size_t	 len;
 
-	if (c->state == C2S_CLOSED)
+	if (c->state == C2S_CLOSED || c->conn == NULL)
 		return;
 	xml = stanza_serialize(st, NS_CLIENT, &len);
 	c2s_write(c, xml, len);
@@ -125,6 +86,17 @@ c2s_send(struct c2s *c, const struct stanza *st)
 		    c->id);
 		c2s_stream_error(c, "resource-constraint");
 	}
+}
+
+/* Send a stanza; under XEP-0198 it stays queued until acknowledged. */
+void
+c2s_send(struct c2s *c, struct stanza *st)
+{
+	if (c->state == C2S_CLOSED)
+		return;
+	if (c->smq != NULL && proto_is_stanza(st) && c2s_sm_push(c, st) == -1)
+		return;
+	c2s_send_raw(c, st);
 }
 
 static void
@@ -143,19 +115,26 @@ c2s_send_header(struct c2s *c)
 }
 
 /* Send a stream error and close (RFC 6120 §4.9). */
-static void
+void
 c2s_stream_error(struct c2s *c, const char *cond)
+{
+	c2s_stream_error_sm(c, cond, "");
+}
+
+/* A stream error with an application-specific child (XEP-0198 §6). */
+void
+c2s_stream_error_sm(struct c2s *c, const char *cond, const char *extra)
 {
 	char	*err;
 
 	if (c->state == C2S_CLOSED)
 		return;
 	log_info("c2s %016" PRIx64 " stream error=%s peer=%s", c->id, cond,
-	    conn_peer(c->conn));
+	    c->conn != NULL ? conn_peer(c->conn) : "-");
 	if (!c->header_sent)
 		c2s_send_header(c);
-	xasprintf(&err, "<stream:error><%s xmlns='%s'/></stream:error>"
-	    "</stream:stream>", cond, NS_STREAM_ERR);
+	xasprintf(&err, "<stream:error><%s xmlns='%s'/>%s</stream:error>"
+	    "</stream:stream>", cond, NS_STREAM_ERR, extra);
 	c2s_puts(c, err);
 	free(err);
 	c2s_teardown(c, cond);
@@ -174,7 +153,7 @@ c2s_free(void *arg)
 }
 
 /* End the stream once: unbind, unlink, close the conn, free later. */
-static void
+void
 c2s_teardown(struct c2s *c, const char *why)
 {
 	struct server	*srv = c->srv;
@@ -187,6 +166,8 @@ c2s_teardown(struct c2s *c, const char *why)
 		xmlp_stop(c->xmlp);
 	if (c->auth_pending)
 		auth_cancel(srv->auth, c->id);
+	c2s_sm_unlist(c);
+	c2s_sm_finish(c);
 	if (s != NULL) {
 		c->sess = NULL;
 		module_unbound(srv, s);
@@ -228,9 +209,11 @@ c2s_features(struct c2s *c)
 		c2s_puts(c, buf);
 		c2s_enter_state(c, C2S_AUTH);
 	} else {
-		c2s_puts(c, "<stream:features><bind xmlns='" NS_BIND "'/>"
-		    "<session xmlns='" NS_SESSION "'><optional/></session>"
-		    "</stream:features>");
+		snprintf(buf, sizeof(buf), "<stream:features><bind xmlns='%s'/>"
+		    "<session xmlns='%s'><optional/></session>%s"
+		    "</stream:features>", NS_BIND, NS_SESSION,
+		    c2s_sm_feature(c));
+		c2s_puts(c, buf);
 		c2s_enter_state(c, C2S_BIND);
 	}
 }
@@ -467,6 +450,7 @@ c2s_iq_error(struct c2s *c, const struct stanza *st, const char *cond)
 
 	if ((err = proto_error(st, cond)) == NULL)
 		return;
+	/* Before binding there is no stream management yet. */
 	c2s_send(c, err);
 	stanza_unref(err);
 }
@@ -585,11 +569,22 @@ c2s_on_stanza(void *arg, struct stanza *st)
 {
 	struct c2s	*c = arg;
 
+	if ((c->state == C2S_BIND || c->state == C2S_SESSION) &&
+	    strcmp(stanza_ns(st), NS_SM) == 0) {
+		c2s_sm_nonza(c, st);
+		stanza_unref(st);
+		return;
+	}
 	switch (c->state) {
 	case C2S_STARTTLS:	c2s_starttls(c, st);	break;
 	case C2S_AUTH:		c2s_auth(c, st);	break;
 	case C2S_BIND:		c2s_bind(c, st);	break;
-	case C2S_SESSION:	c2s_session(c, st);	break;
+	case C2S_SESSION:
+		c2s_session(c, st);
+		/* XEP-0198 §4: every stanza handled counts, mod 2^32. */
+		if (c->smq != NULL)
+			c->h_in++;
+		break;
 	case C2S_AUTH_WAIT:
 		/* §6.4.6: nothing may be sent until the outcome. */
 		c2s_stream_error(c, "policy-violation");
@@ -635,7 +630,8 @@ c2s_on_closed(void *arg, const char *why)
 
 	/* The conn frees itself after this callback. */
 	c->conn = NULL;
-	c2s_teardown(c, why);
+	if (!c2s_sm_hibernate(c, why))
+		c2s_teardown(c, why);
 }
 
 static void
@@ -662,6 +658,10 @@ c2s_on_timer(void *arg)
 	const struct config	*cfg = c->srv->cfg;
 	uint64_t		 now = ev_now(c->srv->ev), next;
 
+	if (c->state == C2S_HIBERNATED) {
+		c2s_teardown(c, "hibernation expired");
+		return;
+	}
 	if (c->sess == NULL) {
 		if (now - c->started >= (uint64_t)cfg->auth_timeout * 1000) {
 			c2s_stream_error(c, "connection-timeout");
@@ -672,13 +672,17 @@ c2s_on_timer(void *arg)
 		return;
 	}
 	if (now - c->last_in >= (uint64_t)cfg->idle_timeout * 1000) {
-		c2s_stream_error(c, "connection-timeout");
+		/* Probably a dead link: a resumable session waits. */
+		if (!c2s_sm_hibernate(c, "idle timeout"))
+			c2s_stream_error(c, "connection-timeout");
 		return;
 	}
 	/* A whitespace keepalive keeps NAT bindings and detects dead
 	 * peers (RFC 6120 §4.6.1). */
-	if (now - c->last_out >= (uint64_t)cfg->keepalive * 1000)
+	if (now - c->last_out >= (uint64_t)cfg->keepalive * 1000) {
 		c2s_puts(c, " ");
+		c2s_sm_tick(c);
+	}
 	next = c->last_in + (uint64_t)cfg->idle_timeout * 1000;
 	if (c->last_out + (uint64_t)cfg->keepalive * 1000 < next)
 		next = c->last_out + (uint64_t)cfg->keepalive * 1000;

@@ -17,5 +17,12 @@ void	c2s_accept(struct server *, int fd, const char *peer,
 	    bool direct_tls);
 /* Close every stream with <system-shutdown/> (SIGTERM). */
 void	c2s_shutdown_all(struct server *);
+/*
+ * Turn hook after the store commit: send the XEP-0198 acks clients asked
+ * for, only if committed (acked means durable).
+ */
+void	c2s_sm_flush_acks(struct server *, bool committed);
+/* Free the XEP-0198 resumption tables at exit. */
+void	c2s_sm_cleanup(struct server *);
 
 #endif

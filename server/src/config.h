@@ -62,6 +62,18 @@ struct config {
 	unsigned		 max_offline;		/* messages per user */
 	unsigned		 max_sessions_per_user;
 
+	/* XEP-0198 */
+	unsigned		 sm_hibernate;		/* s; 0: no resumption */
+	unsigned		 sm_queue_max;		/* unacked stanzas */
+	/* XEP-0313 */
+	enum config_mam {
+		CONFIG_MAM_ALWAYS,
+		CONFIG_MAM_ROSTER,
+		CONFIG_MAM_NEVER,
+	}			 mam_default;		/* archiving default */
+	unsigned		 mam_retention_days;	/* 0: keep forever */
+	unsigned		 mam_max_page;		/* results per page */
+
 	char			*port_file;	/* write bound ports (tests) */
 };
 

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "c2s.h"
 #include "config.h"
+#include "dict.h"
 #include "ev.h"
 #include "log.h"
 #include "net.h"
@@ -158,7 +159,8 @@ main_commit(void *arg)
 {
 	struct server	*srv = arg;
 
-	store_commit(srv->store);
+	/* Acked means durable: acks go out only after this commit. */
+	c2s_sm_flush_acks(srv, store_commit(srv->store) == 0);
 }
 
 static void
@@ -263,6 +265,8 @@ main(int argc, char *argv[])
 	srv.rl_account = ratelimit_new(cfg.auth_rate_account,
 	    (uint64_t)cfg.auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
 	srv.router = router_new(&srv);
+	srv.sm_ids = dict_new();
+	srv.sm_expired = dict_new();
 	ev_turn_hook(srv.ev, main_commit, &srv);
 	ev_signal(srv.ev, SIGTERM, main_on_signal, &srv);
 	ev_signal(srv.ev, SIGINT, main_on_signal, &srv);
@@ -285,6 +289,7 @@ main(int argc, char *argv[])
 	ratelimit_free(srv.rl_addr);
 	ratelimit_free(srv.rl_account);
 	router_free(srv.router);
+	c2s_sm_cleanup(&srv);
 	SSL_CTX_free(srv.tls);
 	ev_free(srv.ev);
 	log_info("stopped");

@@ -15,6 +15,7 @@ struct auth;
 struct router;
 struct ratelimit;
 struct c2s;
+struct dict;
 
 struct server {
 	struct ev		*ev;
@@ -26,6 +27,9 @@ struct server {
 	struct ratelimit	*rl_addr;	/* failed logins per address */
 	struct ratelimit	*rl_account;	/* failed logins per account */
 	struct c2s		*clients;	/* every open c2s stream */
+	struct dict		*sm_ids;	/* XEP-0198 id -> resumable c2s */
+	struct dict		*sm_expired;	/* ended id -> uint32_t final h */
+	struct c2s		*sm_acks;	/* owe an <a/> after commit */
 	uint64_t		 next_id;	/* session ids, never reused */
 	unsigned		 nclients;	/* open c2s streams */
 	int			 shutting_down;

@@ -1,0 +1,96 @@
+/*
+ * c2s_priv.h: the client stream's state, shared by the files that
+ * implement it (c2s.c: negotiation and dispatch; c2s_sm.c: XEP-0198).
+ * Nothing outside c2s*.c includes this.
+ */
+#ifndef XMPPD_C2S_PRIV_H
+#define XMPPD_C2S_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct conn;
+struct xmlp;
+struct sasl;
+struct session;
+struct ev_timer;
+struct stanza;
+struct sm_queue;
+
+/* Unsent bytes one stream may hold before it is cut (a stuck reader). */
+#define C2S_MAX_PENDING	(4u * 1024 * 1024)
+
+enum c2s_state {
+	C2S_TLS,		/* handshake running */
+	C2S_HEADER,		/* waiting for <stream:stream> */
+	C2S_STARTTLS,		/* waiting for <starttls/> */
+	C2S_AUTH,		/* waiting for <auth/> or <response/> */
+	C2S_AUTH_WAIT,		/* backend verifying */
+	C2S_BIND,		/* waiting for the bind iq (or <resume/>) */
+	C2S_SESSION,		/* bound: stanzas */
+	C2S_HIBERNATED,		/* link lost, session kept for a resume */
+	C2S_CLOSED,
+};
+
+struct c2s {
+	struct server	*srv;
+	uint64_t	 id;
+	struct conn	*conn;		/* NULL while hibernated */
+	struct xmlp	*xmlp;
+	enum c2s_state	 state;
+	bool		 tls;
+	bool		 authed;
+	bool		 header_sent;
+	bool		 need_reset;	/* restart the parser after feed */
+	bool		 auth_pending;
+	char		 stream_id[17];
+	char		*user;		/* authenticated localpart */
+	struct sasl	*sasl;
+	int		 auth_failures;
+	struct session	*sess;
+	struct ev_timer	*timer;
+	uint64_t	 started;
+	uint64_t	 last_in;
+	uint64_t	 last_out;
+	struct c2s	*prev;
+	struct c2s	*next;
+
+	/* XEP-0198, c2s_sm.c. smq is set once the client enabled it. */
+	struct sm_queue	*smq;
+	char		*sm_id;		/* resumable: key of srv->sm_ids */
+	uint32_t	 h_in;		/* stanzas handled from the client */
+	unsigned	 sm_unrequested; /* pushed since our last <r/> */
+	bool		 ack_wanted;	/* <a/> owed after the next commit */
+	struct c2s	*ack_next;	/* srv->sm_acks list */
+};
+
+void	c2s_enter_state(struct c2s *, enum c2s_state);
+void	c2s_puts(struct c2s *, const char *);
+/* Send a stanza: counted and queued under XEP-0198 once enabled. */
+void	c2s_send(struct c2s *, struct stanza *);
+/* Write a stanza without queueing it again (resends). */
+void	c2s_send_raw(struct c2s *, const struct stanza *);
+void	c2s_stream_error(struct c2s *, const char *cond);
+void	c2s_stream_error_sm(struct c2s *, const char *cond,
+	    const char *extra);
+void	c2s_teardown(struct c2s *, const char *why);
+
+/* c2s_sm.c */
+/* An element in the urn:xmpp:sm:3 namespace (enable, resume, r, a). */
+void	c2s_sm_nonza(struct c2s *, struct stanza *);
+/* Record a stanza sent to the client; -1 if the queue is full. */
+int	c2s_sm_push(struct c2s *, struct stanza *);
+/* The client's link is gone: true if the session now hibernates. */
+bool	c2s_sm_hibernate(struct c2s *, const char *why);
+/* The session ends: unacked messages to offline, iqs answered. */
+void	c2s_sm_finish(struct c2s *);
+/* Stream feature, or "" before the client may use it. */
+const char *c2s_sm_feature(const struct c2s *);
+/* Leave srv->sm_acks (before the stream goes away or hibernates). */
+void	c2s_sm_unlist(struct c2s *);
+/* Periodic: ask for an ack if stanzas are waiting for one. */
+void	c2s_sm_tick(struct c2s *);
+
+#endif
