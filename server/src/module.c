@@ -15,6 +15,7 @@ static const struct module *const modules[] = {
 	&mod_roster,
 	&mod_presence,
 	&mod_offline,
+	&mod_carbons,
 	NULL,
 };
 

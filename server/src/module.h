@@ -79,6 +79,7 @@ extern const struct module mod_version;
 extern const struct module mod_roster;
 extern const struct module mod_presence;
 extern const struct module mod_offline;
+extern const struct module mod_carbons;
 
 /* Dispatch an iq get/set; MOD_PASS if no handler (service-unavailable). */
 enum mod_result	module_iq(struct server *, struct session *,

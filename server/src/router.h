@@ -33,6 +33,7 @@ struct session {
 	int			 priority;
 	bool			 available;	/* initial presence sent */
 	bool			 interested;	/* roster requested: pushes */
+	bool			 carbons;	/* XEP-0280 enabled */
 	struct stanza		*presence;	/* last available presence */
 	struct dict		*directed;	/* JIDs given directed presence */
 	const struct session_ops *ops;
