@@ -22,6 +22,7 @@
 #include "dict.h"
 #include "ev.h"
 #include "log.h"
+#include "module.h"
 #include "net.h"
 #include "ratelimit.h"
 #include "router.h"
@@ -267,6 +268,7 @@ main(int argc, char *argv[])
 	srv.router = router_new(&srv);
 	srv.sm_ids = dict_new();
 	srv.sm_expired = dict_new();
+	module_init(&srv);
 	ev_turn_hook(srv.ev, main_commit, &srv);
 	ev_signal(srv.ev, SIGTERM, main_on_signal, &srv);
 	ev_signal(srv.ev, SIGINT, main_on_signal, &srv);
@@ -288,6 +290,7 @@ main(int argc, char *argv[])
 	auth_close(srv.auth);
 	ratelimit_free(srv.rl_addr);
 	ratelimit_free(srv.rl_account);
+	module_fini(&srv);
 	router_free(srv.router);
 	c2s_sm_cleanup(&srv);
 	SSL_CTX_free(srv.tls);

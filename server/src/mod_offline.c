@@ -38,7 +38,10 @@ offline_store(struct server *srv, const char *user, struct stanza *st)
 		return -1;
 	}
 	copy = stanza_copy(st);
-	proto_add_delay(copy, srv->cfg->domain, now);
+	/* A message stored a second time (salvaged from a session that
+	 * ended unacked) keeps its first stamp. */
+	if (stanza_child(copy, "delay", NS_DELAY) == NULL)
+		proto_add_delay(copy, srv->cfg->domain, now);
 	xml = stanza_serialize(copy, NS_CLIENT, &len);
 	rc = store_offline_push(srv->store, user, xml, now);
 	free(xml);

@@ -15,6 +15,7 @@ static const struct module *const modules[] = {
 	&mod_roster,
 	&mod_presence,
 	&mod_offline,
+	&mod_mam,		/* before carbons: it drops resends */
 	&mod_carbons,
 	NULL,
 };
@@ -48,6 +49,28 @@ module_iq(struct server *srv, struct session *s, struct stanza *iq, int to)
 			    h->fn(srv, s, iq) == MOD_HANDLED)
 				return MOD_HANDLED;
 	return MOD_PASS;
+}
+
+/* Module start-up, in table order. */
+void
+module_init(struct server *srv)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->init != NULL)
+			(*m)->init(srv);
+}
+
+/* Module shutdown, in table order. */
+void
+module_fini(struct server *srv)
+{
+	const struct module	*const *m;
+
+	for (m = modules; *m != NULL; m++)
+		if ((*m)->fini != NULL)
+			(*m)->fini(srv);
 }
 
 /* Initial presence hooks, in table order. */

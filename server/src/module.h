@@ -49,6 +49,9 @@ struct module {
 	const char *const	*features;	/* server disco#info vars */
 	const char *const	*account_features; /* on user@domain */
 	const struct mod_iq	*iq;		/* { 0 }-terminated */
+	/* Start and stop (timers, caches); both may be NULL. */
+	void			(*init)(struct server *);
+	void			(*fini)(struct server *);
 	/* The session sent its initial presence. */
 	void			(*available)(struct server *, struct session *);
 	/* The session is about to be unbound. */
@@ -79,11 +82,15 @@ extern const struct module mod_version;
 extern const struct module mod_roster;
 extern const struct module mod_presence;
 extern const struct module mod_offline;
+extern const struct module mod_mam;
 extern const struct module mod_carbons;
 
 /* Dispatch an iq get/set; MOD_PASS if no handler (service-unavailable). */
 enum mod_result	module_iq(struct server *, struct session *,
 		    struct stanza *, int to);
+/* Run every module's init (after the store is open) / fini hook. */
+void		module_init(struct server *);
+void		module_fini(struct server *);
 /* Run every module's available/unbound hook. */
 void		module_available(struct server *, struct session *);
 void		module_unbound(struct server *, struct session *);

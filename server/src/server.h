@@ -16,6 +16,7 @@ struct router;
 struct ratelimit;
 struct c2s;
 struct dict;
+struct ev_timer;
 
 struct server {
 	struct ev		*ev;
@@ -30,6 +31,7 @@ struct server {
 	struct dict		*sm_ids;	/* XEP-0198 id -> resumable c2s */
 	struct dict		*sm_expired;	/* ended id -> uint32_t final h */
 	struct c2s		*sm_acks;	/* owe an <a/> after commit */
+	struct ev_timer		*mam_expiry;	/* XEP-0313 retention */
 	uint64_t		 next_id;	/* session ids, never reused */
 	unsigned		 nclients;	/* open c2s streams */
 	int			 shutting_down;

@@ -89,4 +89,64 @@ int		 store_subreq_has(struct store *, const char *user,
 int		 store_subreq_each(struct store *, const char *user,
 		    int (*fn)(void *, const char *contact), void *arg);
 
+/*
+ * The message archive (XEP-0313), one per account. seq orders rows (the
+ * SQLite rowid); id is the public MAM/XEP-0359 stanza-id.
+ */
+struct store_archive_row {
+	int64_t		 seq;
+	const char	*id;
+	int64_t		 stamp_ms;
+	const char	*with_full;	/* the peer, as a full or bare JID */
+	bool		 outgoing;
+	const char	*xml;		/* the message as archived */
+};
+
+struct store_archive_query {
+	const char	*owner;		/* localpart */
+	const char	*with;		/* NULL: anyone */
+	bool		 with_bare;	/* match with on the bare JID */
+	int64_t		 start, end;	/* stamp_ms range, inclusive */
+	int64_t		 after_seq;	/* only seq > after_seq (0: none) */
+	int64_t		 before_seq;	/* only seq < before_seq (0: none) */
+	unsigned	 limit;
+	bool		 newest_first;
+};
+
+/* The row callback; the row is valid during the call only. */
+typedef void	(*store_archive_fn)(void *, const struct store_archive_row *);
+
+int		 store_archive_add(struct store *, const char *owner,
+		    const char *id, int64_t stamp_ms, const char *with_bare,
+		    const char *with_full, const char *origin_id,
+		    bool outgoing, const char *xml);
+/*
+ * An outgoing message of owner to with_bare carrying origin_id, archived
+ * at or after since_ms: 1 found (its id in id_out), 0 not, -1 error.
+ */
+int		 store_archive_find_origin(struct store *, const char *owner,
+		    const char *with_bare, const char *origin_id,
+		    int64_t since_ms, char *id_out, size_t id_len);
+/* One row by id: 1 found (fn called), 0 absent, -1 error. */
+int		 store_archive_get(struct store *, const char *owner,
+		    const char *id, store_archive_fn, void *arg);
+/* Rows matching q in seq order (or reversed); count or -1. */
+int		 store_archive_query(struct store *,
+		    const struct store_archive_query *, store_archive_fn,
+		    void *arg);
+/* Retention: delete rows stamped before before_ms; count or -1. */
+int		 store_archive_expire(struct store *, int64_t before_ms);
+
+/* XEP-0313 §6 preferences: default (-1 if unset) and per-JID rules. */
+int		 store_mam_prefs_get(struct store *, const char *owner,
+		    int *dflt, int (*fn)(void *, const char *jid,
+		    bool always), void *arg);
+/* Replace owner's preferences (default and both lists). */
+int		 store_mam_prefs_set(struct store *, const char *owner,
+		    int dflt, const char *const *always, size_t nalways,
+		    const char *const *never, size_t nnever);
+/* The rule for one JID: 1 always, 0 never, -1 none (or error). */
+int		 store_mam_prefs_rule(struct store *, const char *owner,
+		    const char *jid);
+
 #endif
