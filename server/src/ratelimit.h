@@ -13,7 +13,7 @@
 
 struct ratelimit;
 
-/* Allow at most limit failures per window_ms for each key. */
+/* Allow at most limit failures per window_ms for each key (0: off). */
 struct ratelimit	*ratelimit_new(unsigned limit, uint64_t window_ms,
 			    size_t max_keys);
 /* True if key has reached its limit at time now_ms. */
