@@ -1,11 +1,13 @@
 /*
  * xmlp_stanza.c: parse a single stored stanza by wrapping it in a stream
  * header and running it through the ordinary parser, so stored data gets
- * the same limits and restrictions as data from the wire.
+ * the same limits and restrictions as data from the wire. The wrapper is
+ * closed after the data, so a truncated element, a second element or
+ * trailing garbage all make the result NULL.
  */
 #include "xmlp.h"
 
-#include <stdint.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "stanza.h"
@@ -13,6 +15,13 @@
 
 static const char xmlp_stanza_hdr[] = "<stream:stream xmlns='" NS_CLIENT
     "' xmlns:stream='" NS_STREAMS "'>";
+static const char xmlp_stanza_end[] = "</stream:stream>";
+
+struct xmlp_stanza_out {
+	struct stanza	*st;
+	unsigned	 count;
+	bool		 closed;
+};
 
 static void
 xmlp_stanza_open(void *arg, const struct stanza *hdr)
@@ -24,21 +33,20 @@ xmlp_stanza_open(void *arg, const struct stanza *hdr)
 static void
 xmlp_stanza_got(void *arg, struct stanza *st)
 {
-	struct stanza	**out = arg;
+	struct xmlp_stanza_out	*out = arg;
 
-	if (*out != NULL) {		/* more than one: reject both */
-		stanza_unref(*out);
+	if (out->count++ == 0)
+		out->st = st;
+	else
 		stanza_unref(st);
-		*out = (struct stanza *)(uintptr_t)&xmlp_stanza_hdr;
-		return;
-	}
-	*out = st;
 }
 
 static void
 xmlp_stanza_close(void *arg)
 {
-	(void)arg;
+	struct xmlp_stanza_out	*out = arg;
+
+	out->closed = true;
 }
 
 /* Parse one stored stanza. */
@@ -51,9 +59,9 @@ xmlp_parse_stanza(const char *xml, size_t len)
 		.close = xmlp_stanza_close,
 	};
 	const struct xmlp_limits	lim = {
-		.max_stanza = len + 1, .max_depth = 64, .max_attrs = 256,
+		.max_stanza = len, .max_depth = 64, .max_attrs = 256,
 	};
-	struct stanza			*out = NULL;
+	struct xmlp_stanza_out		out = { NULL, 0, false };
 	struct xmlp			*p;
 	int				 rc;
 
@@ -61,12 +69,12 @@ xmlp_parse_stanza(const char *xml, size_t len)
 	rc = xmlp_feed(p, xmlp_stanza_hdr, sizeof(xmlp_stanza_hdr) - 1);
 	if (rc == 0)
 		rc = xmlp_feed(p, xml, len);
+	if (rc == 0)
+		rc = xmlp_feed(p, xmlp_stanza_end, sizeof(xmlp_stanza_end) - 1);
 	xmlp_free(p);
-	if (out == (struct stanza *)(uintptr_t)&xmlp_stanza_hdr)
-		return NULL;
-	if (rc == -1 && out != NULL) {
-		stanza_unref(out);
+	if (rc == -1 || out.count != 1 || !out.closed) {
+		stanza_unref(out.st);
 		return NULL;
 	}
-	return out;
+	return out.st;
 }

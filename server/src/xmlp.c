@@ -1,0 +1,655 @@
+/*
+ * xmlp.c: the expat wrapper. Bytes in; out come the stream header, each
+ * whole top-level element as a stanza tree, and the stream close.
+ *
+ * What it enforces, so that nothing above it has to:
+ * - restricted XML (RFC 6120 §11.1): a DOCTYPE is refused the moment it
+ *   starts, before any entity could be declared, let alone expanded;
+ *   comments, processing instructions and entity references other than
+ *   the predefined five are refused too. The XML declaration is allowed.
+ * - the stream header: <stream> in the streams namespace with a content
+ *   namespace of jabber:client or jabber:server (RFC 6120 §4.8).
+ * - hard limits: bytes of one stanza, counted on the raw input from its
+ *   first byte, depth, and attributes per element. Input is handed to
+ *   expat in slices and checked after each one, so a stanza that never
+ *   ends (one huge start tag or text run) is refused once it passes the
+ *   limit whether it arrives byte by byte or in one buffer: neither expat
+ *   nor the tree ever holds much more than the limit.
+ * Errors carry the RFC 6120 §4.9.3 condition name.
+ *
+ * Expat must not be reset or freed from inside its own callbacks, so
+ * xmlp_reset() and xmlp_free() called from a callback only stop the
+ * parser; xmlp_feed() finishes the job once expat has returned. After a
+ * deferred reset the rest of the buffer goes to the new stream, which
+ * lets a client pipeline its new header after SASL success.
+ * Does no I/O.
+ */
+#include "xmlp.h"
+
+#include <expat.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "stanza.h"
+#include "xmalloc.h"
+#include "xmppd.h"
+
+#define XMLP_SEP	'\x1f'	/* cannot occur in a name or a URI */
+#define XMLP_SLICE	4096	/* bytes per XML_Parse call */
+#define XMLP_HDR_MIN	8192	/* header bytes always allowed */
+#define XMLP_NS_XML	"http://www.w3.org/XML/1998/namespace"
+#define XMLP_NS_SERVER	"jabber:server"
+
+enum xmlp_state {
+	XMLP_RUNNING,
+	XMLP_STOPPED,		/* xmlp_stop(): feeds fail until reset */
+	XMLP_FAILED,		/* err says why */
+};
+
+struct xmlp {
+	XML_Parser		 xp;
+	const struct xmlp_cb	*cb;
+	void			*arg;
+	struct xmlp_limits	 lim;
+	enum xmlp_state		 state;
+	const char		*err;
+	unsigned		 depth;		/* open elements, stream = 1 */
+	bool			 content_ns_ok;	/* header's default ns */
+	bool			 header_seen;
+	struct stanza		*root;		/* stanza being built */
+	struct stanza		*cur;		/* its open element */
+	uint64_t		 fed;		/* bytes given to expat */
+	uint64_t		 mark;		/* start of current unit */
+	bool			 in_feed;
+	bool			 reset_pending;	/* xmlp_reset() in a callback */
+	uint64_t		 reset_at;	/* ... taking effect here */
+	bool			 discard;	/* xmlp_stop() in this feed */
+	bool			 free_pending;	/* xmlp_free() in a callback */
+	char			*scratch;	/* NUL-terminated name parts */
+	size_t			 scratch_cap;
+};
+
+/* An expanded name as expat reports it: [uri SEP] local [SEP prefix]. */
+struct xmlp_qname {
+	const char	*uri;
+	size_t		 uri_len;
+	const char	*local;
+	size_t		 local_len;
+	const char	*prefix;
+	size_t		 prefix_len;
+};
+
+static void	xmlp_setup(struct xmlp *);
+
+static bool
+xmlp_live(const struct xmlp *p)
+{
+	return p->state == XMLP_RUNNING && !p->reset_pending &&
+	    !p->free_pending;
+}
+
+static void
+xmlp_halt(struct xmlp *p)
+{
+	if (p->in_feed)
+		(void)XML_StopParser(p->xp, XML_FALSE);
+}
+
+/* Record the first error and stop; later events are ignored. */
+static void
+xmlp_fail(struct xmlp *p, const char *cond)
+{
+	if (!xmlp_live(p))
+		return;
+	p->state = XMLP_FAILED;
+	p->err = cond;
+	xmlp_halt(p);
+}
+
+/* Absolute input offset just past the event being reported. */
+static uint64_t
+xmlp_event_end(const struct xmlp *p)
+{
+	XML_Index	 idx = XML_GetCurrentByteIndex(p->xp);
+	int		 cnt = XML_GetCurrentByteCount(p->xp);
+
+	if (idx < 0)
+		return p->fed;
+	return (uint64_t)idx + (uint64_t)(cnt > 0 ? cnt : 0);
+}
+
+/* The header may be larger than a tiny max_stanza (xmlp_parse_stanza). */
+static uint64_t
+xmlp_limit(const struct xmlp *p)
+{
+	if (!p->header_seen && p->lim.max_stanza < XMLP_HDR_MIN)
+		return XMLP_HDR_MIN;
+	return p->lim.max_stanza;
+}
+
+/* Policy-violation once the unit begun at mark grows past the limit. */
+static bool
+xmlp_too_big(struct xmlp *p, uint64_t end)
+{
+	if (end > p->mark && end - p->mark > xmlp_limit(p)) {
+		xmlp_fail(p, "policy-violation");
+		return true;
+	}
+	return false;
+}
+
+static void
+xmlp_split(const char *s, struct xmlp_qname *q)
+{
+	const char	*sep1, *sep2;
+
+	memset(q, 0, sizeof(*q));
+	q->uri = "";
+	if ((sep1 = strchr(s, XMLP_SEP)) == NULL) {
+		q->local = s;
+		q->local_len = strlen(s);
+		return;
+	}
+	q->uri = s;
+	q->uri_len = (size_t)(sep1 - s);
+	q->local = sep1 + 1;
+	if ((sep2 = strchr(q->local, XMLP_SEP)) == NULL) {
+		q->local_len = strlen(q->local);
+		return;
+	}
+	q->local_len = (size_t)(sep2 - q->local);
+	q->prefix = sep2 + 1;
+	q->prefix_len = strlen(q->prefix);
+}
+
+static bool
+xmlp_eq(const char *s, size_t len, const char *lit)
+{
+	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/* Copy pieces into the reusable scratch buffer, each NUL-terminated. */
+static char *
+xmlp_scratch(struct xmlp *p, size_t need)
+{
+	if (need > p->scratch_cap) {
+		free(p->scratch);
+		p->scratch_cap = need < 256 ? 256 : need;
+		p->scratch = xmalloc(p->scratch_cap);
+	}
+	return p->scratch;
+}
+
+static void
+xmlp_set_attrs(struct xmlp *p, struct stanza *st, const XML_Char **atts)
+{
+	struct xmlp_qname	 q;
+	char			*b;
+	size_t			 i;
+
+	for (i = 0; atts[i] != NULL; i += 2) {
+		xmlp_split(atts[i], &q);
+		if (q.prefix == NULL) {
+			stanza_set_attr(st, q.local, atts[i + 1]);
+			continue;
+		}
+		/* Keep the prefix and, unless it is xml:, its binding. */
+		b = xmlp_scratch(p, 6 + q.prefix_len + 1 + q.local_len + 1 +
+		    q.uri_len + 1);
+		memcpy(b, "xmlns:", 6);
+		memcpy(b + 6, q.prefix, q.prefix_len);
+		b[6 + q.prefix_len] = '\0';
+		if (!xmlp_eq(q.prefix, q.prefix_len, "xml") &&
+		    stanza_attr(st, b) == NULL) {
+			memcpy(b + 7 + q.prefix_len, q.uri, q.uri_len);
+			b[7 + q.prefix_len + q.uri_len] = '\0';
+			stanza_set_attr(st, b, b + 7 + q.prefix_len);
+		}
+		b[6 + q.prefix_len] = ':';
+		memcpy(b + 7 + q.prefix_len, q.local, q.local_len);
+		b[7 + q.prefix_len + q.local_len] = '\0';
+		stanza_set_attr(st, b + 6, atts[i + 1]);
+	}
+}
+
+static struct stanza *
+xmlp_element(struct xmlp *p, const struct xmlp_qname *q, bool inherit)
+{
+	char	*b = xmlp_scratch(p, q->local_len + 1 + q->uri_len + 1);
+
+	memcpy(b, q->local, q->local_len);
+	b[q->local_len] = '\0';
+	memcpy(b + q->local_len + 1, q->uri, q->uri_len);
+	b[q->local_len + 1 + q->uri_len] = '\0';
+	return stanza_new(b, inherit ? NULL : b + q->local_len + 1);
+}
+
+/* RFC 6120 §4.8: check <stream:stream> and hand it to the owner. */
+static void
+xmlp_header(struct xmlp *p, const XML_Char *name, const XML_Char **atts)
+{
+	struct stanza		*hdr;
+	struct xmlp_qname	 q;
+
+	xmlp_split(name, &q);
+	if (!xmlp_eq(q.uri, q.uri_len, NS_STREAMS) || !p->content_ns_ok) {
+		xmlp_fail(p, "invalid-namespace");
+		return;
+	}
+	if (!xmlp_eq(q.local, q.local_len, "stream")) {
+		xmlp_fail(p, "bad-format");
+		return;
+	}
+	p->header_seen = true;
+	p->mark = xmlp_event_end(p);
+	hdr = stanza_new("stream", NS_STREAMS);
+	xmlp_set_attrs(p, hdr, atts);
+	if (p->cb->open != NULL)
+		p->cb->open(p->arg, hdr);
+	stanza_unref(hdr);
+}
+
+static void
+xmlp_start(void *arg, const XML_Char *name, const XML_Char **atts)
+{
+	struct xmlp		*p = arg;
+	struct xmlp_qname	 q;
+	struct stanza		*st;
+	size_t			 n;
+
+	if (!xmlp_live(p))
+		return;
+	p->depth++;
+	for (n = 0; atts[n] != NULL; n += 2)
+		;
+	if (p->depth - 1 > p->lim.max_depth || n / 2 > p->lim.max_attrs) {
+		xmlp_fail(p, "policy-violation");
+		return;
+	}
+	if (p->depth == 1) {
+		if (!xmlp_too_big(p, xmlp_event_end(p)))
+			xmlp_header(p, name, atts);
+		return;
+	}
+	if (p->depth == 2)
+		p->mark = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+	if (xmlp_too_big(p, xmlp_event_end(p)))
+		return;
+	xmlp_split(name, &q);
+	st = xmlp_element(p, &q, p->cur != NULL &&
+	    xmlp_eq(q.uri, q.uri_len, stanza_ns(p->cur)));
+	xmlp_set_attrs(p, st, atts);
+	if (p->cur != NULL)
+		stanza_add_child(p->cur, st);
+	else
+		p->root = st;
+	p->cur = st;
+}
+
+static void
+xmlp_end(void *arg, const XML_Char *name)
+{
+	struct xmlp	*p = arg;
+	struct stanza	*st;
+
+	(void)name;
+	if (!xmlp_live(p))
+		return;
+	if (p->depth == 1) {
+		p->depth--;
+		p->mark = xmlp_event_end(p);
+		if (p->cb->close != NULL)
+			p->cb->close(p->arg);
+		return;
+	}
+	if (xmlp_too_big(p, xmlp_event_end(p)))
+		return;
+	p->depth--;
+	if (p->depth > 1) {
+		p->cur = stanza_parent(p->cur);
+		return;
+	}
+	st = p->root;
+	p->root = p->cur = NULL;
+	p->mark = xmlp_event_end(p);
+	if (p->cb->stanza != NULL)
+		p->cb->stanza(p->arg, st);
+	else
+		stanza_unref(st);
+}
+
+static void
+xmlp_text(void *arg, const XML_Char *s, int len)
+{
+	struct xmlp	*p = arg;
+	int		 i;
+
+	if (!xmlp_live(p) || len <= 0)
+		return;
+	if (p->depth <= 1) {
+		/* Between stanzas only whitespace (keepalives) belongs. */
+		for (i = 0; i < len; i++)
+			if (strchr(" \t\r\n", s[i]) == NULL) {
+				xmlp_fail(p, "bad-format");
+				return;
+			}
+		p->mark = xmlp_event_end(p);
+		return;
+	}
+	if (!xmlp_too_big(p, xmlp_event_end(p)))
+		stanza_add_text(p->cur, s, (size_t)len);
+}
+
+static void
+xmlp_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
+{
+	struct xmlp	*p = arg;
+
+	/* Only the stream header's default namespace matters here. */
+	if (p->depth != 0 || prefix != NULL || uri == NULL)
+		return;
+	p->content_ns_ok = strcmp(uri, NS_CLIENT) == 0 ||
+	    strcmp(uri, XMLP_NS_SERVER) == 0;
+}
+
+static void
+xmlp_xmldecl(void *arg, const XML_Char *version, const XML_Char *encoding,
+    int standalone)
+{
+	struct xmlp	*p = arg;
+
+	(void)version;
+	(void)standalone;
+	/* RFC 6120 §11.6: UTF-8 only. */
+	if (encoding != NULL && strcasecmp(encoding, "UTF-8") != 0)
+		xmlp_fail(p, "unsupported-encoding");
+}
+
+/*
+ * RFC 6120 §11.1 refusals. The DOCTYPE handler fires at "<!DOCTYPE name"
+ * before the internal subset is read, so a billion-laughs document stops
+ * before its first entity declaration.
+ */
+static void
+xmlp_doctype(void *arg, const XML_Char *name, const XML_Char *sysid,
+    const XML_Char *pubid, int has_internal_subset)
+{
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal_subset;
+	xmlp_fail(arg, "restricted-xml");
+}
+
+static void
+xmlp_entitydecl(void *arg, const XML_Char *name, int is_param,
+    const XML_Char *value, int value_len, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+{
+	(void)name;
+	(void)is_param;
+	(void)value;
+	(void)value_len;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
+	xmlp_fail(arg, "restricted-xml");
+}
+
+static void
+xmlp_comment(void *arg, const XML_Char *data)
+{
+	(void)data;
+	xmlp_fail(arg, "restricted-xml");
+}
+
+static void
+xmlp_pi(void *arg, const XML_Char *target, const XML_Char *data)
+{
+	(void)target;
+	(void)data;
+	xmlp_fail(arg, "restricted-xml");
+}
+
+static void
+xmlp_skipped(void *arg, const XML_Char *name, int is_param)
+{
+	(void)name;
+	(void)is_param;
+	xmlp_fail(arg, "restricted-xml");
+}
+
+static int
+xmlp_extref(XML_Parser xp, const XML_Char *context, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid)
+{
+	(void)context;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	xmlp_fail(XML_GetUserData(xp), "restricted-xml");
+	return XML_STATUS_ERROR;
+}
+
+/* Expat's own errors as RFC 6120 conditions. */
+static const char *
+xmlp_condition(enum XML_Error code)
+{
+	switch (code) {
+	case XML_ERROR_NO_MEMORY:
+		return "internal-server-error";
+	case XML_ERROR_UNKNOWN_ENCODING:
+	case XML_ERROR_INCORRECT_ENCODING:
+		return "unsupported-encoding";
+	case XML_ERROR_UNDEFINED_ENTITY:
+	case XML_ERROR_RECURSIVE_ENTITY_REF:
+	case XML_ERROR_BINARY_ENTITY_REF:
+	case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
+	case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
+	case XML_ERROR_ENTITY_DECLARED_IN_PE:
+	case XML_ERROR_NOT_STANDALONE:
+	case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
+		return "restricted-xml";
+	default:
+		return "not-well-formed";
+	}
+}
+
+/* Install every handler; XML_ParserReset() clears them all. */
+static void
+xmlp_setup(struct xmlp *p)
+{
+	XML_Parser	 xp = p->xp;
+
+	XML_SetUserData(xp, p);
+	XML_SetReturnNSTriplet(xp, XML_TRUE);
+	XML_SetElementHandler(xp, xmlp_start, xmlp_end);
+	XML_SetCharacterDataHandler(xp, xmlp_text);
+	XML_SetStartNamespaceDeclHandler(xp, xmlp_nsdecl);
+	XML_SetXmlDeclHandler(xp, xmlp_xmldecl);
+	XML_SetStartDoctypeDeclHandler(xp, xmlp_doctype);
+	XML_SetEntityDeclHandler(xp, xmlp_entitydecl);
+	XML_SetCommentHandler(xp, xmlp_comment);
+	XML_SetProcessingInstructionHandler(xp, xmlp_pi);
+	XML_SetSkippedEntityHandler(xp, xmlp_skipped);
+	XML_SetExternalEntityRefHandler(xp, xmlp_extref);
+	XML_SetParamEntityParsing(xp, XML_PARAM_ENTITY_PARSING_NEVER);
+#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
+	/* A stanza must be delivered as soon as its last byte is in. */
+	XML_SetReparseDeferralEnabled(xp, XML_FALSE);
+#endif
+}
+
+static void
+xmlp_clear(struct xmlp *p)
+{
+	stanza_unref(p->root);
+	p->root = p->cur = NULL;
+	p->state = XMLP_RUNNING;
+	p->err = NULL;
+	p->depth = 0;
+	p->content_ns_ok = p->header_seen = false;
+	p->fed = p->mark = 0;
+	p->reset_pending = p->discard = false;
+}
+
+/* A parser for one stream; limits are copied. */
+struct xmlp *
+xmlp_new(const struct xmlp_cb *cb, void *arg, const struct xmlp_limits *lim)
+{
+	struct xmlp	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	if ((p->xp = XML_ParserCreateNS("UTF-8", XMLP_SEP)) == NULL)
+		fatalx("%s: XML_ParserCreateNS failed", __func__);
+	p->cb = cb;
+	p->arg = arg;
+	p->lim = *lim;
+	xmlp_clear(p);
+	xmlp_setup(p);
+	return p;
+}
+
+static int
+xmlp_reset_now(struct xmlp *p)
+{
+	xmlp_clear(p);
+	if (XML_ParserReset(p->xp, "UTF-8") != XML_TRUE) {
+		p->state = XMLP_FAILED;
+		p->err = "internal-server-error";
+		return -1;
+	}
+	xmlp_setup(p);
+	return 0;
+}
+
+/* Start a new stream (after STARTTLS / SASL success). */
+int
+xmlp_reset(struct xmlp *p)
+{
+	if (!p->in_feed)
+		return xmlp_reset_now(p);
+	/* Inside a callback: the rest of this buffer starts the new stream. */
+	if (!p->reset_pending) {
+		p->reset_pending = true;
+		p->reset_at = xmlp_event_end(p);
+		xmlp_halt(p);
+	}
+	return 0;
+}
+
+/* Stop parsing now and discard the rest of the current buffer. */
+void
+xmlp_stop(struct xmlp *p)
+{
+	p->discard = true;
+	if (p->state == XMLP_RUNNING)
+		p->state = XMLP_STOPPED;
+	xmlp_halt(p);
+}
+
+/*
+ * RFC 6120 §11.6 allows UTF-8 only, but expat honours a UTF-16 byte order
+ * mark even when told the encoding. No UTF-8 document starts with these.
+ */
+static bool
+xmlp_utf16(const struct xmlp *p, const char *buf, size_t len)
+{
+	return p->fed == 0 && len > 0 && (buf[0] == '\0' ||
+	    (unsigned char)buf[0] == 0xfe || (unsigned char)buf[0] == 0xff);
+}
+
+static int
+xmlp_feed_slices(struct xmlp *p, const char *buf, size_t len)
+{
+	enum XML_Status	 status;
+	uint64_t	 base, skip;
+	size_t		 off = 0, n;
+
+	while (off < len) {
+		if (xmlp_utf16(p, buf + off, len - off)) {
+			xmlp_fail(p, "unsupported-encoding");
+			break;
+		}
+		n = len - off < XMLP_SLICE ? len - off : XMLP_SLICE;
+		base = p->fed;
+		status = XML_Parse(p->xp, buf + off, (int)n, XML_FALSE);
+		if (p->free_pending)
+			return 0;
+		if (p->reset_pending) {
+			skip = p->reset_at > base ? p->reset_at - base : 0;
+			if (p->discard || skip > n)
+				skip = n;
+			off += (size_t)skip;
+			if (xmlp_reset_now(p) == -1 || p->discard)
+				break;
+			continue;
+		}
+		p->fed += n;
+		off += n;
+		if (status != XML_STATUS_OK && xmlp_live(p))
+			xmlp_fail(p, xmlp_condition(XML_GetErrorCode(p->xp)));
+		if (!xmlp_live(p))
+			break;
+		if (xmlp_too_big(p, p->fed))
+			break;
+	}
+	return p->state == XMLP_FAILED ? -1 : 0;
+}
+
+/* Parse len bytes: 0, or -1 with the condition in xmlp_error(). */
+int
+xmlp_feed(struct xmlp *p, const char *buf, size_t len)
+{
+	int	 rc;
+
+	if (p->in_feed) {
+		/* Fed from its own callback: a caller bug, fail safely. */
+		xmlp_fail(p, "internal-server-error");
+		return -1;
+	}
+	if (p->state != XMLP_RUNNING)
+		return -1;
+	p->in_feed = true;
+	rc = xmlp_feed_slices(p, buf, len);
+	p->in_feed = false;
+	p->discard = false;
+	if (p->free_pending) {
+		p->free_pending = false;
+		xmlp_free(p);
+	}
+	return rc;
+}
+
+/* The RFC 6120 stream-error condition of the last failure, else NULL. */
+const char *
+xmlp_error(const struct xmlp *p)
+{
+	if (p->state == XMLP_FAILED)
+		return p->err;
+	if (p->state == XMLP_STOPPED)
+		return "reset";
+	return NULL;
+}
+
+/* Free the parser and any half-built stanza; NULL is a no-op. */
+void
+xmlp_free(struct xmlp *p)
+{
+	if (p == NULL)
+		return;
+	if (p->in_feed) {
+		p->free_pending = true;
+		xmlp_halt(p);
+		return;
+	}
+	stanza_unref(p->root);
+	XML_ParserFree(p->xp);
+	free(p->scratch);
+	free(p);
+}
