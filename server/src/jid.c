@@ -20,8 +20,6 @@
 #include <string.h>
 #include <stringprep.h>
 
-/* Bytes of U+3002 IDEOGRAPHIC FULL STOP, a label separator (RFC 3490 §3.1). */
-#define JID_IDEO_DOT		"\xe3\x80\x82"
 #define JID_IDNA_FLAGS		(IDNA_ALLOW_UNASSIGNED | IDNA_USE_STD3_ASCII_RULES)
 
 /*
@@ -73,17 +71,27 @@ jid_prep_ipv6(const char *in, size_t len, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-/* Turn every U+3002 into '.', in place; nameprep has already folded the
- * other IDNA dots (U+FF0E, U+FF61) into '.' or U+3002. */
+/*
+ * Turn the IDNA label separators U+3002, U+FF0E and U+FF61 into '.'
+ * (RFC 3490 §3.1), in place. This must happen before nameprep, which
+ * runs per label: its bidi rule holds within a label, not across them.
+ */
 static void
 jid_map_dots(char *s)
 {
-	char	*r = s, *w = s;
+	static const char *const	 dots[] = {
+		"\xe3\x80\x82", "\xef\xbc\x8e", "\xef\xbd\xa1",
+	};
+	char				*r = s, *w = s;
+	size_t				 i;
 
 	while (*r != '\0') {
-		if (strncmp(r, JID_IDEO_DOT, sizeof(JID_IDEO_DOT) - 1) == 0) {
+		for (i = 0; i < sizeof(dots) / sizeof(dots[0]); i++)
+			if (strncmp(r, dots[i], 3) == 0)
+				break;
+		if (i < sizeof(dots) / sizeof(dots[0])) {
 			*w++ = '.';
-			r += sizeof(JID_IDEO_DOT) - 1;
+			r += 3;
 		} else
 			*w++ = *r++;
 	}
@@ -91,26 +99,31 @@ jid_map_dots(char *s)
 }
 
 /*
- * Check one nameprepped label and write its U-label form to out
- * (JID_PART_MAX + 1 bytes). A-labels must decode and survive the round
- * trip (libidn's ToUnicode verifies it); ToASCII then enforces the STD3
- * character rules, hyphen placement and the 63-octet limit.
+ * Prepare one label into out (JID_PART_MAX + 1 bytes): nameprep, then an
+ * A-label becomes its U-label (libidn's ToUnicode checks the round trip
+ * and returns its input when that fails), then ToASCII enforces the STD3
+ * character rules, hyphen placement and the 63-octet limit. Nameprep
+ * can map a character to a '.' (U+2024), which would split the label on
+ * the next parse, so that is refused.
  */
 static int
-jid_prep_label(const char *label, char *out)
+jid_prep_label(const char *in, char *out)
 {
-	char	*uni = NULL, *ace = NULL;
-	int	 ret = -1;
+	char		 buf[JID_PART_MAX + 1];
+	const char	*label = buf;
+	char		*uni = NULL, *ace = NULL;
+	int		 ret = -1;
 
-	if (label[0] == '\0')
+	if (jid_stringprep(in, strlen(in), buf, stringprep_nameprep) == -1)
 		goto done;
-	if (strncmp(label, "xn--", 4) == 0) {
-		if (idna_to_unicode_8z8z(label, &uni, JID_IDNA_FLAGS) !=
-		    IDNA_SUCCESS || strcmp(uni, label) == 0)
+	if (strncmp(buf, "xn--", 4) == 0) {
+		if (idna_to_unicode_8z8z(buf, &uni, JID_IDNA_FLAGS) !=
+		    IDNA_SUCCESS || strcmp(uni, buf) == 0)
 			goto done;	/* not a valid A-label */
 		label = uni;
 	}
-	if (idna_to_ascii_8z(label, &ace, JID_IDNA_FLAGS) != IDNA_SUCCESS ||
+	if (strchr(label, '.') != NULL ||
+	    idna_to_ascii_8z(label, &ace, JID_IDNA_FLAGS) != IDNA_SUCCESS ||
 	    jid_copy(label, out, JID_PART_MAX + 1) == -1)
 		goto done;
 	ret = 0;
@@ -130,14 +143,14 @@ jid_prep_domain(const char *in, size_t len, char *out, size_t outlen)
 
 	if (len > 0 && in[0] == '[')
 		return jid_prep_ipv6(in, len, out, outlen);
-	if (jid_stringprep(in, len, buf, stringprep_nameprep) == -1)
+	if (len == 0 || len > JID_PART_MAX)
 		return -1;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
 	jid_map_dots(buf);
 	n = strlen(buf);
 	if (n > 0 && buf[n - 1] == '.')
 		buf[--n] = '\0';	/* absolute name, RFC 7622 §3.2 */
-	if (n == 0)
-		return -1;
 	for (p = buf; p != NULL; p = dot) {
 		if ((dot = strchr(p, '.')) != NULL)
 			*dot++ = '\0';

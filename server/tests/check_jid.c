@@ -28,6 +28,12 @@ static const struct {
 	{ "XN--BCHER-KVA.example", "b\xc3\xbc" "cher.example" },
 	{ "a\xe3\x80\x82" "example", "a.example" },	/* U+3002 is a dot */
 	{ "a\xef\xbc\x8e" "example", "a.example" },	/* U+FF0E too */
+	{ "a\xef\xbd\xa1" "example", "a.example" },	/* and U+FF61 */
+	/* Bidi rules hold per label: RTL next to LTR labels is fine. */
+	{ "u@\xd9\x85\xd8\xab\xd8\xa7\xd9\x84.example",
+	    "u@\xd9\x85\xd8\xab\xd8\xa7\xd9\x84.example" },
+	{ "u@xn--mgbh0fb.example",
+	    "u@\xd9\x85\xd8\xab\xd8\xa7\xd9\x84.example" },
 	{ "u@a-b.example", "u@a-b.example" },
 	{ "\xef\xbc\xa1@example.com", "a@example.com" },	/* fullwidth A */
 	{ "u\xc2\xad" "ser@example.com", "user@example.com" },	/* SHY gone */
@@ -50,6 +56,8 @@ static const struct {
 	{ "user@example.com..", NULL },
 	{ "user@.", NULL },
 	{ "user@xn--zz.example", NULL },		/* bad A-label */
+	{ "user@a\xe2\x80\xa4" "b.example", NULL },	/* prep makes a '.' */
+	{ "u@\xd9\x85" "a.example", NULL },		/* RTL and LTR mixed */
 	{ "user@[::1", NULL },
 	{ "user@[not-ip]", NULL },
 	{ "user@[1.2.3.4]", NULL },
