@@ -3,7 +3,8 @@
 #   make test       every test: unit suites under ASan+UBSan, then the
 #                   integration tests against the real daemon
 #   make run        xmppd in the foreground on the development defaults
-#   make lint       cppcheck, clang-tidy, shellcheck
+#   make lint       cppcheck, shellcheck
+#   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each
 BUILD	:= $(CURDIR)/build
 PYTHON	:= /usr/bin/python3
 SERVER	:= $(MAKE) -C server O=$(BUILD)
@@ -28,10 +29,13 @@ run: all
 lint:
 	ci/lint.sh
 
+fuzz:
+	$(SERVER) fuzz
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check unit integration test run lint clean
+.PHONY: all check unit integration test run lint fuzz clean
 
 # Appliance, testbed and benchmark targets live in their own files.
 include $(wildcard mk/*.mk)
