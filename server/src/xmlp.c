@@ -555,28 +555,40 @@ xmlp_stop(struct xmlp *p)
 
 /*
  * RFC 6120 §11.6 allows UTF-8 only, but expat honours a UTF-16 byte order
- * mark even when told the encoding. No UTF-8 document starts with these.
+ * mark even when told the encoding: no UTF-8 document starts with 0xfe or
+ * 0xff. A NUL is never XML, yet expat's encoding sniffing may sit on one
+ * at the start of a stream instead of failing: refuse it here, after
+ * parsing what precedes it (*n is cut to that).
  */
-static bool
-xmlp_utf16(const struct xmlp *p, const char *buf, size_t len)
+static const char *
+xmlp_bad_bytes(const struct xmlp *p, const char *buf, size_t *n)
 {
-	return p->fed == 0 && len > 0 && (buf[0] == '\0' ||
-	    (unsigned char)buf[0] == 0xfe || (unsigned char)buf[0] == 0xff);
+	const char	*nul;
+
+	if (p->fed == 0 && ((unsigned char)buf[0] == 0xfe ||
+	    (unsigned char)buf[0] == 0xff))
+		return "unsupported-encoding";
+	if ((nul = memchr(buf, '\0', *n)) == buf)
+		return "not-well-formed";
+	if (nul != NULL)
+		*n = (size_t)(nul - buf);
+	return NULL;
 }
 
 static int
 xmlp_feed_slices(struct xmlp *p, const char *buf, size_t len)
 {
 	enum XML_Status	 status;
+	const char	*bad;
 	uint64_t	 base, skip;
 	size_t		 off = 0, n;
 
 	while (off < len) {
-		if (xmlp_utf16(p, buf + off, len - off)) {
-			xmlp_fail(p, "unsupported-encoding");
+		n = len - off < XMLP_SLICE ? len - off : XMLP_SLICE;
+		if ((bad = xmlp_bad_bytes(p, buf + off, &n)) != NULL) {
+			xmlp_fail(p, bad);
 			break;
 		}
-		n = len - off < XMLP_SLICE ? len - off : XMLP_SLICE;
 		base = p->fed;
 		status = XML_Parse(p->xp, buf + off, (int)n, XML_FALSE);
 		if (p->free_pending)

@@ -399,6 +399,19 @@ START_TEST(xmlp_body_errors)
 }
 END_TEST
 
+START_TEST(xmlp_nul_byte)
+{
+	static const char in[] = HDR "<a/>\0<b/>";
+	struct rec	*r = rec_new(NULL);
+
+	/* What precedes the NUL still counts; the NUL ends the stream. */
+	ck_assert_int_eq(xmlp_feed(r->p, in, sizeof(in) - 1), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "not-well-formed");
+	ck_assert_int_eq(r->nstanzas, 1);
+	rec_free(r);
+}
+END_TEST
+
 START_TEST(xmlp_error_is_sticky)
 {
 	struct rec	*r = rec_new(NULL);
@@ -738,6 +751,7 @@ xmlp_suite(void)
 	    sizeof(bad_headers) / sizeof(bad_headers[0]));
 	tcase_add_loop_test(tc, xmlp_body_errors, 0,
 	    sizeof(bad_bodies) / sizeof(bad_bodies[0]));
+	tcase_add_test(tc, xmlp_nul_byte);
 	tcase_add_test(tc, xmlp_error_is_sticky);
 	tcase_add_test(tc, xmlp_billion_laughs);
 	suite_add_tcase(s, tc);
