@@ -36,7 +36,7 @@ dict_sum(void *arg, const char *key, void *value)
 START_TEST(dict_many)
 {
 	struct dict	*d = dict_new();
-	char		 key[32];
+	char		 key[48];
 	long		 i, sum = 0;
 
 	for (i = 1; i <= 100000; i++) {
