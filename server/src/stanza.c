@@ -26,6 +26,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define STANZA_NS_XML	"http://www.w3.org/XML/1998/namespace"
+
 struct stanza_attr {
 	char		*name;		/* one block: name \0 value \0 */
 	const char	*value;
@@ -442,19 +444,32 @@ stanza_buf_attr(struct stanza_buf *b, const char *name, const char *value)
 	stanza_buf_str(b, "'");
 }
 
-/* Write st whose resolved namespace is ns, inside scope namespace. */
+static void
+stanza_buf_name(struct stanza_buf *b, const char *name, bool xml_ns)
+{
+	if (xml_ns)
+		stanza_buf_str(b, "xml:");
+	stanza_buf_str(b, name);
+}
+
+/*
+ * Write st whose resolved namespace is ns, inside scope namespace. The
+ * xml namespace cannot be declared as a default namespace (Namespaces in
+ * XML §3), so an element in it keeps the predeclared xml: prefix.
+ */
 static void
 stanza_write(struct stanza_buf *b, const struct stanza *st, const char *ns,
     const char *scope)
 {
 	const struct stanza	*c;
 	const char		*text = st->text != NULL ? st->text : "";
+	bool			 xml_ns = strcmp(ns, STANZA_NS_XML) == 0;
 	size_t			 pos = 0;
 	uint32_t		 i;
 
 	stanza_buf_str(b, "<");
-	stanza_buf_str(b, st->name);
-	if (strcmp(ns, scope) != 0)
+	stanza_buf_name(b, st->name, xml_ns);
+	if (!xml_ns && strcmp(ns, scope) != 0)
 		stanza_buf_attr(b, "xmlns", ns);
 	for (i = 0; i < st->nattrs; i++)
 		if (strcmp(st->attrs[i].name, "xmlns") != 0)
@@ -465,16 +480,18 @@ stanza_write(struct stanza_buf *b, const struct stanza *st, const char *ns,
 		return;
 	}
 	stanza_buf_str(b, ">");
+	if (!xml_ns)
+		scope = ns;
 	for (c = st->first; c != NULL; c = c->next) {
 		stanza_buf_escaped(b, text + pos, c->text_off - pos, false);
 		pos = c->text_off;
-		stanza_write(b, c, c->ns != NULL ? c->ns : ns, ns);
+		stanza_write(b, c, c->ns != NULL ? c->ns : ns, scope);
 	}
 	if (st->text_len > pos)
 		stanza_buf_escaped(b, st->text + pos, st->text_len - pos,
 		    false);
 	stanza_buf_str(b, "</");
-	stanza_buf_str(b, st->name);
+	stanza_buf_name(b, st->name, xml_ns);
 	stanza_buf_str(b, ">");
 }
 

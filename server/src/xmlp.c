@@ -15,6 +15,9 @@
  *   ends (one huge start tag or text run) is refused once it passes the
  *   limit whether it arrives byte by byte or in one buffer: neither expat
  *   nor the tree ever holds much more than the limit.
+ * - CPU: expat up to 2.5 scans an unfinished token again on every call
+ *   (CVE-2023-52425), so a huge start tag trickled byte by byte costs
+ *   quadratic time. The bytes rescanned per stanza are counted and capped.
  * Errors carry the RFC 6120 §4.9.3 condition name.
  *
  * Expat must not be reset or freed from inside its own callbacks, so
@@ -41,7 +44,8 @@
 #define XMLP_SEP	'\x1f'	/* cannot occur in a name or a URI */
 #define XMLP_SLICE	4096	/* bytes per XML_Parse call */
 #define XMLP_HDR_MIN	8192	/* header bytes always allowed */
-#define XMLP_NS_XML	"http://www.w3.org/XML/1998/namespace"
+#define XMLP_RESCAN_X	64	/* rescans allowed, in max_stanza units */
+#define XMLP_RESCAN_MIN	(1024 * 1024)
 #define XMLP_NS_SERVER	"jabber:server"
 
 enum xmlp_state {
@@ -64,6 +68,8 @@ struct xmlp {
 	struct stanza		*cur;		/* its open element */
 	uint64_t		 fed;		/* bytes given to expat */
 	uint64_t		 mark;		/* start of current unit */
+	uint64_t		 last_end;	/* end of the last event */
+	uint64_t		 rescan;	/* bytes expat scanned twice */
 	bool			 in_feed;
 	bool			 reset_pending;	/* xmlp_reset() in a callback */
 	uint64_t		 reset_at;	/* ... taking effect here */
@@ -120,6 +126,14 @@ xmlp_event_end(const struct xmlp *p)
 	if (idx < 0)
 		return p->fed;
 	return (uint64_t)idx + (uint64_t)(cnt > 0 ? cnt : 0);
+}
+
+/* A stanza, the header or stream-level whitespace starts at offset. */
+static void
+xmlp_new_unit(struct xmlp *p, uint64_t offset)
+{
+	p->mark = offset;
+	p->rescan = 0;
 }
 
 /* The header may be larger than a tiny max_stanza (xmlp_parse_stanza). */
@@ -245,7 +259,7 @@ xmlp_header(struct xmlp *p, const XML_Char *name, const XML_Char **atts)
 		return;
 	}
 	p->header_seen = true;
-	p->mark = xmlp_event_end(p);
+	xmlp_new_unit(p, xmlp_event_end(p));
 	hdr = stanza_new("stream", NS_STREAMS);
 	xmlp_set_attrs(p, hdr, atts);
 	if (p->cb->open != NULL)
@@ -263,6 +277,7 @@ xmlp_start(void *arg, const XML_Char *name, const XML_Char **atts)
 
 	if (!xmlp_live(p))
 		return;
+	p->last_end = xmlp_event_end(p);
 	p->depth++;
 	for (n = 0; atts[n] != NULL; n += 2)
 		;
@@ -276,7 +291,8 @@ xmlp_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		return;
 	}
 	if (p->depth == 2)
-		p->mark = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+		xmlp_new_unit(p,
+		    (uint64_t)XML_GetCurrentByteIndex(p->xp));
 	if (xmlp_too_big(p, xmlp_event_end(p)))
 		return;
 	xmlp_split(name, &q);
@@ -299,9 +315,10 @@ xmlp_end(void *arg, const XML_Char *name)
 	(void)name;
 	if (!xmlp_live(p))
 		return;
+	p->last_end = xmlp_event_end(p);
 	if (p->depth == 1) {
 		p->depth--;
-		p->mark = xmlp_event_end(p);
+		xmlp_new_unit(p, xmlp_event_end(p));
 		if (p->cb->close != NULL)
 			p->cb->close(p->arg);
 		return;
@@ -315,7 +332,7 @@ xmlp_end(void *arg, const XML_Char *name)
 	}
 	st = p->root;
 	p->root = p->cur = NULL;
-	p->mark = xmlp_event_end(p);
+	xmlp_new_unit(p, xmlp_event_end(p));
 	if (p->cb->stanza != NULL)
 		p->cb->stanza(p->arg, st);
 	else
@@ -330,14 +347,16 @@ xmlp_text(void *arg, const XML_Char *s, int len)
 
 	if (!xmlp_live(p) || len <= 0)
 		return;
+	p->last_end = xmlp_event_end(p);
 	if (p->depth <= 1) {
 		/* Between stanzas only whitespace (keepalives) belongs. */
 		for (i = 0; i < len; i++)
-			if (strchr(" \t\r\n", s[i]) == NULL) {
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+			    s[i] != '\n') {
 				xmlp_fail(p, "bad-format");
 				return;
 			}
-		p->mark = xmlp_event_end(p);
+		xmlp_new_unit(p, xmlp_event_end(p));
 		return;
 	}
 	if (!xmlp_too_big(p, xmlp_event_end(p)))
@@ -494,7 +513,7 @@ xmlp_clear(struct xmlp *p)
 	p->err = NULL;
 	p->depth = 0;
 	p->content_ns_ok = p->header_seen = false;
-	p->fed = p->mark = 0;
+	p->fed = p->mark = p->last_end = p->rescan = 0;
 	p->reset_pending = p->discard = false;
 }
 
@@ -575,6 +594,25 @@ xmlp_bad_bytes(const struct xmlp *p, const char *buf, size_t *n)
 	return NULL;
 }
 
+/*
+ * Expat will scan an unfinished token (everything after the last event)
+ * again. Cap that work per stanza so trickling costs linear time overall.
+ */
+static bool
+xmlp_rescan_too_much(struct xmlp *p)
+{
+	uint64_t	 budget = XMLP_RESCAN_X * (uint64_t)p->lim.max_stanza +
+			    XMLP_RESCAN_MIN;
+
+	if (p->fed > p->last_end)
+		p->rescan += p->fed - p->last_end;
+	if (p->rescan > budget) {
+		xmlp_fail(p, "policy-violation");
+		return true;
+	}
+	return false;
+}
+
 static int
 xmlp_feed_slices(struct xmlp *p, const char *buf, size_t len)
 {
@@ -589,6 +627,8 @@ xmlp_feed_slices(struct xmlp *p, const char *buf, size_t len)
 			xmlp_fail(p, bad);
 			break;
 		}
+		if (xmlp_rescan_too_much(p))
+			break;
 		base = p->fed;
 		status = XML_Parse(p->xp, buf + off, (int)n, XML_FALSE);
 		if (p->free_pending)

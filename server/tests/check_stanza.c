@@ -118,6 +118,14 @@ START_TEST(stanza_ns_switches)
 	    "<forwarded xmlns='urn:xmpp:forward:0'><message "
 	    "xmlns='jabber:client'><body/><nons xmlns=''/></message>"
 	    "</forwarded></sent></message>");
+	/* The xml namespace can only be written with its prefix. */
+	inner = stanza_new_child(m, "x",
+	    "http://www.w3.org/XML/1998/namespace");
+	stanza_new_child(inner, "y", NULL);
+	stanza_new_child(inner, "z", "urn:z");
+	assert_xml(inner, NS_C, "<xml:x><xml:y/><z xmlns='urn:z'/></xml:x>");
+	assert_xml(inner, "urn:q", "<xml:x><xml:y/><z xmlns='urn:z'/></xml:x>");
+	stanza_remove_child(m, inner);
 	/* Detached and namespace-less: takes the context's. */
 	bare = stanza_new("presence", NULL);
 	ck_assert_str_eq(stanza_ns(bare), "");

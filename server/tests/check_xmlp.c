@@ -17,7 +17,9 @@
 		"to='example.org' version='1.0' xml:lang='en'>"
 #define END	"</stream:stream>"
 
-enum rec_action { REC_NONE, REC_STOP, REC_RESET, REC_FREE, REC_FEED };
+enum rec_action {
+	REC_NONE, REC_STOP, REC_RESET, REC_STOP_RESET, REC_FREE, REC_FEED
+};
 
 struct rec {
 	struct xmlp	*p;
@@ -70,6 +72,10 @@ rec_stanza(void *arg, struct stanza *st)
 		xmlp_stop(r->p);
 		break;
 	case REC_RESET:
+		ck_assert_int_eq(xmlp_reset(r->p), 0);
+		break;
+	case REC_STOP_RESET:
+		xmlp_stop(r->p);
 		ck_assert_int_eq(xmlp_reset(r->p), 0);
 		break;
 	case REC_FREE:
@@ -507,6 +513,46 @@ START_TEST(xmlp_endless_stanza)
 }
 END_TEST
 
+/* Expat rescans an unfinished token on each feed: that work is capped. */
+START_TEST(xmlp_trickled_tag_is_cut_off)
+{
+	const struct xmlp_limits	 lim = {
+		.max_stanza = 65536, .max_depth = 8, .max_attrs = 16,
+	};
+	struct rec			*r = rec_new(&lim);
+	size_t				 i;
+	int				 rc = 0;
+
+	ck_assert_int_eq(feed_str(r, HDR "<message to='"), 0);
+	for (i = 0; i < lim.max_stanza && rc == 0; i++)
+		rc = xmlp_feed(r->p, "a", 1);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	/* Long before the size limit: about sqrt(2 * budget) bytes. */
+	ck_assert_uint_lt(i, 8192);
+	rec_free(r);
+}
+END_TEST
+
+START_TEST(xmlp_big_tag_in_pieces_ok)
+{
+	struct rec	*r = rec_new(NULL);
+	char		 tag[3001];
+	size_t		 i;
+
+	/* A 3000-byte start tag arriving in 100-byte segments is fine. */
+	memset(tag, 'a', sizeof(tag));
+	memcpy(tag, "<message to='", 13);
+	memcpy(tag + 2997, "'/>", 3);
+	ck_assert_int_eq(feed_str(r, HDR), 0);
+	for (i = 0; i < 3000; i += 100)
+		ck_assert_int_eq(xmlp_feed(r->p, tag + i, 100), 0);
+	ck_assert_int_eq(r->nstanzas, 1);
+	ck_assert_uint_eq(strlen(stanza_attr(r->last, "to")), 2997 - 13);
+	rec_free(r);
+}
+END_TEST
+
 START_TEST(xmlp_keepalives_are_free)
 {
 	struct rec	*r = rec_new(NULL);
@@ -669,6 +715,23 @@ START_TEST(xmlp_reset_in_callback)
 }
 END_TEST
 
+START_TEST(xmlp_stop_and_reset_in_callback)
+{
+	struct rec	*r = rec_new(NULL);
+
+	/* The stop still voids the rest; the reset leaves a fresh parser. */
+	r->act = REC_STOP_RESET;
+	r->act_at = 1;
+	ck_assert_int_eq(feed_str(r, HDR "<starttls/>" HDR "<evil/>"), 0);
+	ck_assert_int_eq(r->opens, 1);
+	ck_assert_str_eq(r->out, "<starttls/>");
+	ck_assert_int_eq(feed_str(r, HDR "<ok/>"), 0);
+	ck_assert_int_eq(r->opens, 2);
+	ck_assert_str_eq(r->out, "<starttls/><ok/>");
+	rec_free(r);
+}
+END_TEST
+
 START_TEST(xmlp_reset_mid_stanza)
 {
 	struct rec	*r = rec_new(NULL);
@@ -722,6 +785,11 @@ START_TEST(xmlp_parse_stanza_cases)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(xmlp_parse_stanza(bad[i], strlen(bad[i])) ==
 		    NULL, "accepted %s", bad[i]);
+	st = xmlp_parse_stanza("<message><xml:a><b/></xml:a></message>", 38);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(stanza_ns(stanza_child(st, "a", NULL)),
+	    "http://www.w3.org/XML/1998/namespace");
+	stanza_unref(st);
 	st = xmlp_parse_stanza(" <message id='1'/>\n", 19);
 	ck_assert_ptr_nonnull(st);
 	ck_assert_str_eq(stanza_ns(st), NS_C);
@@ -759,6 +827,8 @@ xmlp_suite(void)
 	tcase_add_loop_test(tc, xmlp_stanza_size_limit, 0, 2);
 	tcase_add_loop_test(tc, xmlp_endless_stanza, 0,
 	    2 * (int)(sizeof(endless_prefix) / sizeof(endless_prefix[0])));
+	tcase_add_test(tc, xmlp_trickled_tag_is_cut_off);
+	tcase_add_test(tc, xmlp_big_tag_in_pieces_ok);
 	tcase_add_test(tc, xmlp_keepalives_are_free);
 	tcase_add_test(tc, xmlp_many_small_in_one_buffer);
 	tcase_add_test(tc, xmlp_depth_limit);
@@ -768,6 +838,7 @@ xmlp_suite(void)
 	tcase_add_test(tc, xmlp_stop_in_callback);
 	tcase_add_test(tc, xmlp_stop_empty_element_start);
 	tcase_add_loop_test(tc, xmlp_reset_in_callback, 0, 2);
+	tcase_add_test(tc, xmlp_stop_and_reset_in_callback);
 	tcase_add_test(tc, xmlp_reset_mid_stanza);
 	tcase_add_test(tc, xmlp_free_in_callback);
 	tcase_add_test(tc, xmlp_feed_in_callback);
