@@ -238,7 +238,11 @@ static const struct mod_iq roster_iqs[] = {
 	{ 0 }
 };
 
+/* Advertised like other servers do, so clients can tell it is there. */
+static const char *const roster_features[] = { NS_ROSTER, NULL };
+
 const struct module mod_roster = {
 	.name = "roster",
+	.features = roster_features,
 	.iq = roster_iqs,
 };
