@@ -1,0 +1,380 @@
+"""auth radius: xmppd against a real FreeRADIUS (Debian's freeradius
+package) with rlm_digest and rlm_passwd, started by each test on loopback
+from fixtures/radius/ in a temporary directory and stopped by PID in
+teardown, also when the test fails.
+
+FreeRADIUS itself checks the Digest response: its log shows "Login OK" /
+"Login incorrect" for the user, so an accept cannot come from xmppd alone.
+"""
+
+import base64
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from daemon import DaemonError, LOGIN_SUFFIX, USERS, users_text
+from rawxmpp import NS_SASL, RawStream, sasl_condition
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
+                                    "..", "..", ".."))
+FIXTURES = os.path.join(ROOT, "fixtures", "radius")
+FREERADIUS = shutil.which("freeradius") or "/usr/sbin/freeradius"
+SECRET = "xmppd-test-secret"
+TIMEOUT_MS = 700		# radius-timeout of the daemons here
+RETRIES = 2			# radius-retries
+START_TIMEOUT = 20.0
+
+pytestmark = pytest.mark.skipif(
+    not os.access(FREERADIUS, os.X_OK),
+    reason="freeradius is not installed (ci/install-deps.sh installs it)")
+
+
+def free_udp_port(family=socket.AF_INET, addr="127.0.0.1"):
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+class FreeRadius:
+    """One `freeradius -f` over a generated config directory."""
+
+    def __init__(self, workdir, secret=SECRET, users=None):
+        self.dir = str(workdir)
+        self.port = free_udp_port()
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "freeradius.log")
+        os.makedirs(os.path.join(self.dir, "mods-enabled"), exist_ok=True)
+        with open(os.path.join(FIXTURES, "radiusd.conf.in")) as f:
+            conf = f.read()
+        conf = (conf.replace("@DIR@", self.dir)
+                .replace("@SECRET@", secret)
+                .replace("@PORT@", str(self.port)))
+        self._write("radiusd.conf", conf)
+        for mod in ("digest", "debian_rtc_users"):
+            shutil.copy(os.path.join(FIXTURES, "mods-available", mod),
+                        os.path.join(self.dir, "mods-enabled", mod))
+        shutil.copy(os.path.join(FIXTURES, "xmpp-digest.site"), self.dir)
+        # The daemon's own users file, so both backends know the same
+        # accounts (REFUSED lines included: the site must refuse them).
+        self._write("rtc-users.txt", users if users is not None
+                    else users_text())
+        # FreeRADIUS refuses to read world-writable configuration.
+        for root, dirs, files in os.walk(self.dir):
+            for name in dirs + files:
+                os.chmod(os.path.join(root, name), 0o700 if name in dirs
+                         else 0o600)
+
+    def _write(self, name, text):
+        with open(os.path.join(self.dir, name), "w", newline="") as f:
+            f.write(text)
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [FREERADIUS, "-f", "-d", self.dir], stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log)
+        deadline = time.monotonic() + START_TIMEOUT
+        while "Ready to process requests" not in self.log():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"freeradius exited "
+                                   f"{self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"freeradius not ready:\n{self.log()}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        """Terminate by PID (a SIGSTOPped one too); bounded wait."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGCONT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        self._log.close()
+
+    def freeze(self):
+        """SIGSTOP: the socket stays open but nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+@pytest.fixture
+def radius_factory(tmp_path):
+    started = []
+
+    def make(name="radius", **kw):
+        r = FreeRadius(tmp_path / name, **kw)
+        started.append(r)
+        return r.start()
+
+    yield make
+    for r in started:
+        r.stop()
+
+
+def secret_file(tmp_path, secret=SECRET, mode=0o600, name="radius.secret"):
+    path = tmp_path / name
+    path.write_text(secret + "\n")
+    os.chmod(path, mode)
+    return str(path)
+
+
+def radius_conf(servers, secret_path, realm=None, timeout=TIMEOUT_MS):
+    lines = ["auth radius"]
+    lines += [f"radius-server {addr} {port}" for addr, port in servers]
+    lines += [f'radius-secret-file "{secret_path}"',
+              f"radius-timeout {timeout}", f"radius-retries {RETRIES}"]
+    if realm is not None:
+        lines.append(f"realm {realm}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def radius(radius_factory):
+    return radius_factory()
+
+
+@pytest.fixture
+def rserver(make_daemon, radius, tmp_path):
+    """xmppd authenticating through the FreeRADIUS above."""
+    d = make_daemon(extra_conf=radius_conf(
+        [("127.0.0.1", radius.port)], secret_file(tmp_path)))
+    d.radius = radius
+    return d
+
+
+def auth_attempt(port, user, password):
+    """STARTTLS and one SASL PLAIN; returns (element, stream)."""
+    s = RawStream("127.0.0.1", port)
+    s.open()
+    s.starttls()
+    s.open()
+    return s.auth_plain(user, password), s
+
+
+def assert_condition(port, user, password, condition):
+    el, s = auth_attempt(port, user, password)
+    try:
+        assert sasl_condition(el) == condition
+    finally:
+        s.close()
+
+
+def wait_for(pred, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("user", ["alice", "dave"])	# AUTHORIZED, RESTRICTED
+def test_right_password_is_accepted(rserver, user):
+    s = RawStream("127.0.0.1", rserver.port())
+    try:
+        assert s.login(user, USERS[user][0]).startswith(f"{user}@")
+        s.ping()
+    finally:
+        s.close()
+    login = user + LOGIN_SUFFIX
+    # The verdict is FreeRADIUS's: rlm_digest checked the response.
+    wait_for(lambda: f"Login OK: [{login}]" in rserver.radius.log(),
+             "FreeRADIUS's Login OK")
+
+
+@pytest.mark.parametrize("user,password", [
+    ("alice", "wrong-pw"),		# wrong password
+    ("nobody", "anything"),		# unknown user
+    ("mallory", "refused-pw"),		# REFUSED account, right password
+])
+def test_bad_credentials_are_not_authorized(rserver, user, password):
+    assert_condition(rserver.port(), user, password, "not-authorized")
+    login = user + LOGIN_SUFFIX
+    wait_for(lambda: "Login incorrect" in rserver.radius.log()
+             and f"[{login}]" in rserver.radius.log(),
+             "FreeRADIUS's Login incorrect")
+    assert password not in rserver.stderr(), "password logged"
+
+
+def test_wrong_realm_is_not_authorized(make_daemon, radius, tmp_path):
+    """HA1 binds the realm: xmppd configured for another realm proves a
+    response FreeRADIUS cannot match, even with the right password."""
+    d = make_daemon(extra_conf=radius_conf(
+        [("127.0.0.1", radius.port)], secret_file(tmp_path),
+        realm="other.example.org"))
+    assert_condition(d.port(), "alice", USERS["alice"][0], "not-authorized")
+
+
+def test_radius_down_is_temporary_failure_others_keep_chatting(rserver):
+    """FreeRADIUS frozen (no answers): the login waits out timeout x
+    retries, then temporary-auth-failure; meanwhile a logged-in pair
+    keeps exchanging messages. Killed (port closed): the same, at once."""
+    bob = RawStream("127.0.0.1", rserver.port())
+    alice = RawStream("127.0.0.1", rserver.port())
+    try:
+        bob.login("bob", "builder", resource="chat", presence=True)
+        alice_jid = alice.login("alice", "wonderland", resource="chat",
+                                presence=True)
+        rserver.radius.freeze()
+        mark = len(rserver.stderr())
+        carol = RawStream("127.0.0.1", rserver.port())
+        carol.open()
+        carol.starttls()
+        carol.open()
+        blob = base64.b64encode(b"\0carol\0singer").decode()
+        started = time.monotonic()
+        carol.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{blob}</auth>")
+        # While carol's Access-Request goes unanswered, bob and alice chat.
+        for i in range(3):
+            bob.send(f"<message to='{alice_jid}' type='chat' id='m{i}'>"
+                     f"<body>hello {i}</body></message>")
+            alice.wait_for(lambda e, i=i: e.get("id") == f"m{i}")
+            bob.ping()
+        el = carol.next_element(timeout=30)
+        elapsed = time.monotonic() - started
+        assert sasl_condition(el) == "temporary-auth-failure"
+        carol.close()
+        # Not before the configured timeout x retries (a generous upper
+        # bound only: CI machines are slow).
+        assert elapsed >= TIMEOUT_MS * RETRIES / 1000.0 * 0.9
+        log = rserver.stderr()[mark:]
+        assert f"server=127.0.0.1 port {rserver.radius.port} failed: " \
+            "no valid answer" in log
+        assert "tempfail" in log
+
+        rserver.radius.stop()
+        assert_condition(rserver.port(), "carol", "singer",
+                         "temporary-auth-failure")
+        bob.ping()
+        alice.ping()
+    finally:
+        bob.close()
+        alice.close()
+
+
+def test_second_server_takes_over(make_daemon, radius_factory, tmp_path,
+                                  ipv6):
+    first = radius_factory("first")
+    second = radius_factory("second")
+    d = make_daemon(extra_conf=radius_conf(
+        [("127.0.0.1", first.port), (ipv6, second.port)],
+        secret_file(tmp_path)))
+    s = RawStream("127.0.0.1", d.port())
+    s.login("alice", "wonderland")
+    s.close()
+    assert "Login OK: [alice" in first.log()
+    first.stop()
+    s = RawStream("127.0.0.1", d.port())
+    s.login("bob", "builder")
+    s.close()
+    assert "Login OK: [bob" in second.log()
+    assert f"server=127.0.0.1 port {first.port} failed" in d.stderr()
+
+
+def test_wrong_shared_secret_is_logged(make_daemon, radius, tmp_path):
+    """FreeRADIUS drops a request whose Message-Authenticator fails; xmppd
+    says so and answers temporary-auth-failure, never not-authorized."""
+    d = make_daemon(extra_conf=radius_conf(
+        [("127.0.0.1", radius.port)],
+        secret_file(tmp_path, secret="not-the-secret")))
+    assert_condition(d.port(), "alice", "wonderland",
+                     "temporary-auth-failure")
+    assert "wrong shared secret" in d.stderr()
+    assert "Shared secret is incorrect" in radius.log()
+
+
+class ForgingRadius(threading.Thread):
+    """Answers every Access-Request with an Access-Accept signed with the
+    wrong secret, as a server with a different secret (or an attacker)
+    would: xmppd must log it and must not let the user in."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.answered = 0
+
+    def run(self):
+        while not self.stopping:
+            try:
+                req, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            hdr = bytes([2, req[1]]) + struct.pack(">H", 20)
+            auth = hashlib.md5(hdr + req[4:20] + b"forged").digest()
+            self.sock.sendto(hdr + auth, peer)
+            self.answered += 1
+
+    def stop(self):
+        self.stopping = True
+        self.join(5)
+        self.sock.close()
+
+
+def test_forged_answer_is_bad_shared_secret(make_daemon, tmp_path):
+    forger = ForgingRadius()
+    forger.start()
+    try:
+        d = make_daemon(extra_conf=radius_conf(
+            [("127.0.0.1", forger.port)], secret_file(tmp_path)))
+        assert_condition(d.port(), "alice", "wrong-pw",
+                         "temporary-auth-failure")
+        assert forger.answered >= 1
+        log = d.stderr()
+        assert "response authenticator mismatch, bad shared secret?" in log
+        assert f"server=127.0.0.1 port {forger.port}" in log
+    finally:
+        forger.stop()
+
+
+def test_world_readable_secret_refuses_to_start(make_daemon, radius,
+                                                tmp_path):
+    d = make_daemon(start=False, extra_conf=radius_conf(
+        [("127.0.0.1", radius.port)], secret_file(tmp_path, mode=0o644)))
+    with pytest.raises(DaemonError) as e:
+        d.start()
+    assert "radius-secret-file" in str(e.value)
+    assert "chmod o-rw" in str(e.value)
+
+
+def login_rate(port, n):
+    """Sequential full logins (TCP, STARTTLS, PLAIN, bind) per second."""
+    started = time.monotonic()
+    for i in range(n):
+        s = RawStream("127.0.0.1", port)
+        s.login("alice", "wonderland", resource=f"r{i}")
+        s.close()
+    return n / (time.monotonic() - started)
+
+
+def test_login_rate_radius_vs_file(make_daemon, radius, tmp_path):
+    """Prints the figure docs/auth.md quotes (RADIUS_BENCH_LOGINS=200);
+    asserts nothing about speed, only that every login succeeds."""
+    n = int(os.environ.get("RADIUS_BENCH_LOGINS", "20"))
+    via_file = make_daemon("file")
+    via_radius = make_daemon("radius", extra_conf=radius_conf(
+        [("127.0.0.1", radius.port)], secret_file(tmp_path)))
+    file_rate = login_rate(via_file.port(), n)
+    radius_rate = login_rate(via_radius.port(), n)
+    print(f"\nlogins/s over {n} sequential logins: users file "
+          f"{file_rate:.0f}, FreeRADIUS {radius_rate:.0f}")
