@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from daemon import DaemonError, LOGIN_SUFFIX, USERS, users_text
+from daemon import (LOGIN_SUFFIX, REALM, USERS, users_text,
+                    write_atomic)
 from rawxmpp import NS_SASL, RawStream, sasl_condition
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
@@ -137,14 +138,28 @@ def secret_file(tmp_path, secret=SECRET, mode=0o600, name="radius.secret"):
     return str(path)
 
 
-def radius_conf(servers, secret_path, realm=None, timeout=TIMEOUT_MS):
+def radius_conf(servers, secret_path, timeout=TIMEOUT_MS):
     lines = ["auth radius"]
     lines += [f"radius-server {addr} {port}" for addr, port in servers]
     lines += [f'radius-secret-file "{secret_path}"',
               f"radius-timeout {timeout}", f"radius-retries {RETRIES}"]
-    if realm is not None:
-        lines.append(f"realm {realm}")
     return "\n".join(lines) + "\n"
+
+
+def radius_daemon(make_daemon, servers, secret_path, name="xmppd",
+                  realm=None, start=True):
+    """A daemon of daemon.py with its "auth file" swapped for radius (the
+    config refuses a keyword given twice, so extra_conf cannot do it)."""
+    d = make_daemon(name, start=False)
+    text = d.config_text().replace(
+        "auth file\n", radius_conf(servers, secret_path))
+    if realm is not None:
+        text = text.replace(f"realm {REALM}\n", f"realm {realm}\n")
+    assert "auth radius" in text
+    write_atomic(d.conf, text)
+    if start:
+        d.start()
+    return d
 
 
 @pytest.fixture
@@ -155,8 +170,8 @@ def radius(radius_factory):
 @pytest.fixture
 def rserver(make_daemon, radius, tmp_path):
     """xmppd authenticating through the FreeRADIUS above."""
-    d = make_daemon(extra_conf=radius_conf(
-        [("127.0.0.1", radius.port)], secret_file(tmp_path)))
+    d = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
+                      secret_file(tmp_path))
     d.radius = radius
     return d
 
@@ -216,9 +231,8 @@ def test_bad_credentials_are_not_authorized(rserver, user, password):
 def test_wrong_realm_is_not_authorized(make_daemon, radius, tmp_path):
     """HA1 binds the realm: xmppd configured for another realm proves a
     response FreeRADIUS cannot match, even with the right password."""
-    d = make_daemon(extra_conf=radius_conf(
-        [("127.0.0.1", radius.port)], secret_file(tmp_path),
-        realm="other.example.org"))
+    d = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
+                      secret_file(tmp_path), realm="other.example.org")
     assert_condition(d.port(), "alice", USERS["alice"][0], "not-authorized")
 
 
@@ -273,9 +287,9 @@ def test_second_server_takes_over(make_daemon, radius_factory, tmp_path,
                                   ipv6):
     first = radius_factory("first")
     second = radius_factory("second")
-    d = make_daemon(extra_conf=radius_conf(
-        [("127.0.0.1", first.port), (ipv6, second.port)],
-        secret_file(tmp_path)))
+    d = radius_daemon(make_daemon, [("127.0.0.1", first.port),
+                                    (ipv6, second.port)],
+                      secret_file(tmp_path))
     s = RawStream("127.0.0.1", d.port())
     s.login("alice", "wonderland")
     s.close()
@@ -291,9 +305,8 @@ def test_second_server_takes_over(make_daemon, radius_factory, tmp_path,
 def test_wrong_shared_secret_is_logged(make_daemon, radius, tmp_path):
     """FreeRADIUS drops a request whose Message-Authenticator fails; xmppd
     says so and answers temporary-auth-failure, never not-authorized."""
-    d = make_daemon(extra_conf=radius_conf(
-        [("127.0.0.1", radius.port)],
-        secret_file(tmp_path, secret="not-the-secret")))
+    d = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
+                      secret_file(tmp_path, secret="not-the-secret"))
     assert_condition(d.port(), "alice", "wonderland",
                      "temporary-auth-failure")
     assert "wrong shared secret" in d.stderr()
@@ -335,8 +348,8 @@ def test_forged_answer_is_bad_shared_secret(make_daemon, tmp_path):
     forger = ForgingRadius()
     forger.start()
     try:
-        d = make_daemon(extra_conf=radius_conf(
-            [("127.0.0.1", forger.port)], secret_file(tmp_path)))
+        d = radius_daemon(make_daemon, [("127.0.0.1", forger.port)],
+                          secret_file(tmp_path))
         assert_condition(d.port(), "alice", "wrong-pw",
                          "temporary-auth-failure")
         assert forger.answered >= 1
@@ -349,12 +362,15 @@ def test_forged_answer_is_bad_shared_secret(make_daemon, tmp_path):
 
 def test_world_readable_secret_refuses_to_start(make_daemon, radius,
                                                 tmp_path):
-    d = make_daemon(start=False, extra_conf=radius_conf(
-        [("127.0.0.1", radius.port)], secret_file(tmp_path, mode=0o644)))
-    with pytest.raises(DaemonError) as e:
-        d.start()
-    assert "radius-secret-file" in str(e.value)
-    assert "chmod o-rw" in str(e.value)
+    d = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
+                      secret_file(tmp_path, mode=0o644), start=False)
+    # Run it by hand: the fixture's teardown wants a clean exit.
+    r = subprocess.run([d.binary, "-c", d.conf, "-d"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30, cwd=d.dir)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode != 0
+    assert "radius-secret-file" in err and "chmod o-rw" in err, err
 
 
 def login_rate(port, n):
@@ -372,8 +388,8 @@ def test_login_rate_radius_vs_file(make_daemon, radius, tmp_path):
     asserts nothing about speed, only that every login succeeds."""
     n = int(os.environ.get("RADIUS_BENCH_LOGINS", "20"))
     via_file = make_daemon("file")
-    via_radius = make_daemon("radius", extra_conf=radius_conf(
-        [("127.0.0.1", radius.port)], secret_file(tmp_path)))
+    via_radius = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
+                               secret_file(tmp_path), name="radius")
     file_rate = login_rate(via_file.port(), n)
     radius_rate = login_rate(via_radius.port(), n)
     print(f"\nlogins/s over {n} sequential logins: users file "
