@@ -115,7 +115,7 @@ static const struct config_kw config_keywords[] = {
 	UINT("auth-timeout", auth_timeout, 1, 3600),
 	UINT("idle-timeout", idle_timeout, 1, 86400),
 	UINT("keepalive", keepalive, 1, 86400),
-	UINT("max-offline", max_offline, 0, 1000000),
+	UINT("max-offline", max_offline, 1, 1000000),
 	UINT("max-sessions-per-user", max_sessions_per_user, 1, 1000),
 	UINT("sm-hibernate", sm_hibernate, 0, 86400),
 	UINT("sm-queue-max", sm_queue_max, 1, 100000),

@@ -525,6 +525,34 @@ START_TEST(test_devel)
 }
 END_TEST
 
+/* The documented production example must stay valid. */
+START_TEST(test_fixture_example)
+{
+	static const char *const candidates[] = {
+		"../fixtures/xmppd.conf", "fixtures/xmppd.conf",
+		"../../fixtures/xmppd.conf",
+	};
+	const char	*path = NULL;
+	struct config	 cfg;
+	char		*err = NULL;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+		if (path == NULL && access(candidates[i], R_OK) == 0)
+			path = candidates[i];
+	ck_assert_msg(path != NULL, "fixtures/xmppd.conf not found");
+	config_defaults(&cfg);
+	ck_assert_msg(config_load(path, &cfg, &err) == 0, "%s", err);
+	ck_assert_msg(config_check(&cfg, &err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.domain, "debian.org");
+	ck_assert_uint_eq(cfg.nlisten, 4);
+	ck_assert_str_eq(cfg.realm, "rtc.debian.org");
+	ck_assert_str_eq(cfg.login_suffix, "@debian.org");
+	ck_assert_uint_eq(cfg.max_stanza_size, 262144);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -555,6 +583,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_check_domain, 0,
 	    sizeof(domains) / sizeof(domains[0]));
 	tcase_add_test(tc, test_devel);
+	tcase_add_test(tc, test_fixture_example);
 	suite_add_tcase(s, tc);
 	return s;
 }
