@@ -334,6 +334,8 @@ t_offline_writer(void *arg, const char *xml, int64_t stamp_ms)
 	ck_assert_int_eq(store_archive_add(st, "bob", xml, stamp_ms, "a@x",
 	    "a@x/r", NULL, false, xml), 0);
 	ck_assert_int_eq(store_offline_push(st, "dave", xml, stamp_ms), 0);
+	/* A failed write is rolled back under the running SELECT. */
+	ck_assert_int_eq(store_offline_push(st, "dave", NULL, stamp_ms), -1);
 	return 0;
 }
 
