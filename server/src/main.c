@@ -128,11 +128,13 @@ main_stop(void *arg)
 	ev_stop(arg);
 }
 
+/* The shutdown grace timer; freed after the loop ends. */
+static struct ev_timer	*main_grace;
+
 static void
 main_on_signal(int signo, void *arg)
 {
 	struct server	*srv = arg;
-	static struct ev_timer *grace;
 	SSL_CTX		*ctx;
 
 	if (signo == SIGHUP) {
@@ -151,8 +153,8 @@ main_on_signal(int signo, void *arg)
 	sd_notify(0, "STOPPING=1");
 	c2s_shutdown_all(srv);
 	/* Give the closing streams a moment to flush. */
-	grace = ev_timer_new(srv->ev, main_stop, srv->ev);
-	ev_timer_set(grace, MAIN_SHUTDOWN_GRACE_MS);
+	main_grace = ev_timer_new(srv->ev, main_stop, srv->ev);
+	ev_timer_set(main_grace, MAIN_SHUTDOWN_GRACE_MS);
 }
 
 static void
@@ -281,6 +283,7 @@ main(int argc, char *argv[])
 
 	if (ev_run(srv.ev) == -1)
 		fatal("event loop");
+	ev_timer_free(main_grace);
 
 	for (i = 0; i < cfg.nlisten; i++) {
 		ev_io_del(ls[i].io);
