@@ -29,6 +29,9 @@ import socket
 import struct
 import sys
 
+TAIL = 4096
+CONNECT_TIMEOUT = 10.0
+
 
 class Link:
     """One proxied client connection: two sockets and two pumps."""
@@ -45,6 +48,12 @@ class Link:
         self.tasks = [asyncio.ensure_future(self._pump(r, w))
                       for r, w in self.sides]
         self.bytes = [0, 0]
+        # Per direction (0: client->server, 1: server->client): whether
+        # that side sent EOF, and its last TAIL bytes, swallowed or not,
+        # so a test can see e.g. the <conflict/> a server sent into a
+        # blackholed link.
+        self.eof = [False, False]
+        self.tail = [b"", b""]
 
     async def _pump(self, reader, writer):
         idx = 0 if writer is self.writers[1] else 1
@@ -52,7 +61,9 @@ class Link:
             while True:
                 data = await reader.read(65536)
                 if not data:
+                    self.eof[idx] = True
                     break
+                self.tail[idx] = (self.tail[idx] + data)[-TAIL:]
                 # A blackholed link swallows everything silently: the
                 # sender's kernel acks it, the receiver never sees it.
                 if self.mode == "blackhole":
@@ -112,16 +123,20 @@ class FaultProxy:
     async def start(self):
         self.server = await asyncio.start_server(
             self._accept, self.listen[0], self.listen[1])
-        return self.port
+        # Kept: a stopped server has no sockets to ask, and reports
+        # still name the port afterwards.
+        self._port = self.server.sockets[0].getsockname()[1]
+        return self._port
 
     @property
     def port(self):
-        return self.server.sockets[0].getsockname()[1]
+        return self._port
 
     async def _accept(self, creader, cwriter):
         try:
-            ureader, uwriter = await asyncio.open_connection(*self.upstream)
-        except OSError:
+            ureader, uwriter = await asyncio.wait_for(
+                asyncio.open_connection(*self.upstream), CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError):
             cwriter.transport.abort()
             return
         num = self.next_num
@@ -172,8 +187,10 @@ class FaultProxy:
                 for l in targets:
                     l.close()
                 return f"ok {len(targets)}"
-        except (KeyError, ValueError, IndexError) as e:
-            return f"error {e}"
+        except KeyError as e:
+            return f"error {e.args[0]}"
+        except (ValueError, IndexError) as e:
+            return f"error {cmd}: {e}"
         return f"error unknown command {cmd!r}"
 
     async def stop(self):
@@ -186,12 +203,16 @@ class FaultProxy:
 
 async def _control(proxy, path):
     async def serve(reader, writer):
-        while True:
-            line = await reader.readline()
-            if not line:
-                break
-            writer.write((proxy.command(line.decode()) + "\n").encode())
-            await writer.drain()
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                reply = proxy.command(line.decode("utf-8", "replace"))
+                writer.write((reply + "\n").encode())
+                await writer.drain()
+        except (ConnectionError, OSError, ValueError):
+            pass        # a control client that vanished or sent junk
         writer.close()
     return await asyncio.start_unix_server(serve, path)
 
