@@ -1,0 +1,147 @@
+"""Logging in: IPv4 and IPv6, STARTTLS and direct TLS, and every way a
+login must be refused (RFC 6120 §5, §6)."""
+
+import pytest
+
+from daemon import DOMAIN
+from rawxmpp import (NS_SASL, NS_TLS, RawStream, q, sasl_condition)
+from slixclient import Client, run, stop_all
+
+
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+@pytest.mark.parametrize("tls", ["starttls", "direct"])
+def test_slixmpp_login(request, server, family, tls):
+    addr = request.getfixturevalue("ipv6") if family == "ipv6" \
+        else "127.0.0.1"
+    port = server.port(addr, "tls" if tls == "direct" else "plain")
+
+    async def main():
+        c = Client("alice", (addr, port), resource=f"{family}-{tls}",
+                   direct_tls=tls == "direct")
+        try:
+            await c.start()
+            assert c.is_connected()
+            assert str(c.boundjid) == f"alice@{DOMAIN}/{family}-{tls}"
+            await c.ping_server()
+        finally:
+            await stop_all(c)
+
+    run(main())
+    assert f"bound jid=alice@{DOMAIN}/{family}-{tls}" in server.stderr()
+
+
+def test_starttls_is_required_and_only_feature(server):
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        features = s.open()
+        tls = features.find(q(NS_TLS, "starttls"))
+        assert tls is not None
+        assert tls.find(q(NS_TLS, "required")) is not None
+        # RFC 6120 §5.3.1: mandatory TLS, so SASL is not offered yet.
+        assert features.find(q(NS_SASL, "mechanisms")) is None
+        s.starttls()
+        features = s.open()
+        mechs = [m.text for m in features.iter(q(NS_SASL, "mechanism"))]
+        # HA1 credentials: PLAIN only, never SCRAM (DESIGN.md §4).
+        assert mechs == ["PLAIN"]
+        assert features.find(q(NS_TLS, "starttls")) is None
+    finally:
+        s.close()
+
+
+def test_plaintext_auth_before_tls_is_refused(server, witness):
+    """RFC 6120 §6.5.4: PLAIN on an unprotected stream gets
+    <encryption-required/>, and the password is never checked."""
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        s.open()
+        failure = s.auth_plain("alice", "wonderland")
+        assert sasl_condition(failure) == "encryption-required"
+        assert "auth ok user=alice" not in server.stderr()
+        # The stream is still in its pre-TLS state: TLS, then a login,
+        # still work.
+        s.starttls()
+        s.open()
+        assert s.auth_plain("alice", "wonderland").tag == \
+            q(NS_SASL, "success")
+    finally:
+        s.close()
+    witness.ping()
+
+
+@pytest.mark.parametrize("user,password,condition", [
+    ("alice", "not-wonderland", "not-authorized"),	# wrong password
+    ("mallory", "refused-pw", "not-authorized"),	# REFUSED account
+    ("dave", "wrong-pw", "not-authorized"),		# RESTRICTED, wrong pw
+    ("nobody", "anything", "not-authorized"),		# unknown user
+    ("Alice", "Wonderland", "not-authorized"),		# pw case-sensitive
+    # RFC 4616: passwd = 1*SAFE, so an empty one breaks PLAIN's syntax
+    # (RFC 6120 §6.5.8).
+    ("alice", "", "malformed-request"),
+])
+def test_bad_credentials_are_refused(server, witness, user, password,
+                                     condition):
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        s.open_tls()
+        failure = s.auth_plain(user, password)
+        assert sasl_condition(failure) == condition
+        # RFC 6120 §6.4.5: the client may retry on the same stream.
+        assert s.auth_plain("carol", "singer").tag == q(NS_SASL, "success")
+    finally:
+        s.close()
+    if len(password) >= 8:
+        assert password not in server.stderr(), "password logged"
+    witness.ping()
+
+
+def test_restricted_user_may_log_in(server):
+    """DESIGN.md §4: AUTHORIZED and RESTRICTED may log in."""
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        assert s.login("dave", "restricted-pw", resource="r") == \
+            f"dave@{DOMAIN}/r"
+        s.ping()
+    finally:
+        s.close()
+
+
+def test_login_with_full_authcid_and_stringprep(server):
+    """The authcid may be a bare JID; localparts are nodeprep'd."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        assert s.auth_plain(f"ALICE@{DOMAIN}", "wonderland").tag == \
+            q(NS_SASL, "success")
+        s.open()
+        assert s.bind("x").startswith(f"alice@{DOMAIN}/")
+    finally:
+        s.close()
+
+
+def test_too_many_failures_end_the_stream(server):
+    """RFC 6120 §6.4.5: a bounded number of retries, then a
+    <policy-violation/> stream error (xmppd allows 5)."""
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        s.open_tls()
+        for _ in range(5):
+            assert sasl_condition(s.auth_plain("alice", "nope")) == \
+                "not-authorized"
+        assert s.stream_error() == "policy-violation"
+        s.wait_closed()
+    finally:
+        s.close()
+
+
+def test_stream_to_other_domain_is_host_unknown(server):
+    s = RawStream("127.0.0.1", server.port())
+    try:
+        s.send("<?xml version='1.0'?><stream:stream to='example.org' "
+               "xmlns='jabber:client' "
+               "xmlns:stream='http://etherx.jabber.org/streams' "
+               "version='1.0'>")
+        assert s.stream_error() == "host-unknown"
+        s.wait_closed()
+    finally:
+        s.close()
