@@ -114,7 +114,7 @@ presence_sub_event(struct server *srv, const char *user,
     const char *contact_local, const char *type)
 {
 	struct roster_state		 st;
-	struct roster_effect		 fx;
+	struct roster_effect		 out, in;
 	struct store_roster_item	 it;
 	struct stanza			*p;
 	char				 ubare[JID_MAX + 1], cbare[JID_MAX + 1];
@@ -126,35 +126,38 @@ presence_sub_event(struct server *srv, const char *user,
 	    presence_load(srv, user, cbare, &st, &it) == -1)
 		return;
 	/* Outbound half: the sender's roster (RFC 6121 §3.x.2). */
-	roster_transition(&st, ev, &fx);
-	presence_save(srv, user, cbare, &st, &it, &fx);
-	if (fx.send_presence)
-		presence_share(srv, user, cbare, false);
-	if (fx.send_unavailable)
-		presence_share(srv, user, cbare, true);
-	if (!fx.route)
-		return;
+	roster_transition(&st, ev, &out);
+	presence_save(srv, user, cbare, &st, &it, &out);
+	memset(&in, 0, sizeof(in));
 	/* Only accounts that exist get requests (no junk rows). */
-	if (store_user_exists(srv->store, contact_local) != 1)
-		return;
-	/* Inbound half: the contact's roster (RFC 6121 §3.x.3). */
-	if (presence_load(srv, contact_local, ubare, &st, &it) == -1)
-		return;
-	roster_transition(&st, ev + ROSTER_IN_SUBSCRIBE, &fx);
-	presence_save(srv, contact_local, ubare, &st, &it, &fx);
-	if (fx.deliver) {
-		p = stanza_new("presence", NS_CLIENT);
-		stanza_set_attr(p, "from", ubare);
-		stanza_set_attr(p, "to", cbare);
-		stanza_set_attr(p, "type", type);
-		router_deliver(srv->router, p);
-		stanza_unref(p);
+	if (out.route && store_user_exists(srv->store, contact_local) == 1 &&
+	    presence_load(srv, contact_local, ubare, &st, &it) == 0) {
+		/* Inbound half: the contact's roster (RFC 6121 §3.x.3). */
+		roster_transition(&st, ev + ROSTER_IN_SUBSCRIBE, &in);
+		presence_save(srv, contact_local, ubare, &st, &it, &in);
+		if (in.deliver) {
+			p = stanza_new("presence", NS_CLIENT);
+			stanza_set_attr(p, "from", ubare);
+			stanza_set_attr(p, "to", cbare);
+			stanza_set_attr(p, "type", type);
+			router_deliver(srv->router, p);
+			stanza_unref(p);
+		}
 	}
-	if (fx.send_presence)
+	/*
+	 * The sender's presence follows its subscribed/unsubscribed, never
+	 * precedes it (RFC 6121 §3.1.5, §3.2.2): a client must not see
+	 * presence from a contact it does not yet know it may see.
+	 */
+	if (out.send_presence)
+		presence_share(srv, user, cbare, false);
+	if (out.send_unavailable)
+		presence_share(srv, user, cbare, true);
+	if (in.send_presence)
 		presence_share(srv, contact_local, ubare, false);
-	if (fx.send_unavailable)
+	if (in.send_unavailable)
 		presence_share(srv, contact_local, ubare, true);
-	if (fx.auto_subscribed)
+	if (in.auto_subscribed)
 		presence_sub_event(srv, contact_local, user, "subscribed");
 }
 
