@@ -56,6 +56,14 @@ async def next_push(c, jid):
                 return it
 
 
+async def first_from(c, bare):
+    """The first presence from bare still queued for c, requests aside."""
+    while True:
+        p = await within(c.presences.get(), 15, f"presence from {bare}")
+        if p["from"].bare == bare and p["type"] != "subscribe":
+            return p
+
+
 def test_two_users_exchange_messages(server):
     async def main():
         a = Client("alice", v4(server), resource="desk")
@@ -150,7 +158,8 @@ def test_subscription_handshake_and_presence_broadcast(server):
             b.send_presence(pto=ALICE, ptype="subscribed")
             p = await within(a.subscriptions.get(), 15, "subscribed")
             assert p["type"] == "subscribed" and p["from"].bare == BOB
-            # Approving shares bob's current presence with alice.
+            # RFC 6121 §3.1.5: the approval first, then bob's presence.
+            assert (await first_from(a, BOB))["type"] == "subscribed"
             await a.next_presence(BOB)
             # bob asks back, alice approves: both.
             b.send_presence_subscription(pto=ALICE)
@@ -159,6 +168,7 @@ def test_subscription_handshake_and_presence_broadcast(server):
             a.send_presence(pto=BOB, ptype="subscribed")
             p = await within(b.subscriptions.get(), 15, "subscribed back")
             assert p["type"] == "subscribed"
+            assert (await first_from(b, ALICE))["type"] == "subscribed"
             await b.next_presence(ALICE)
             ra, rb = await roster_items(a), await roster_items(b)
             assert ra[BOB][:2] == ("both", None)
