@@ -65,7 +65,7 @@ start_qemu() {
 	    -b "$dir/xmppd-bookworm.qcow2" "$tmp/disk.qcow2"
 	if [[ $mode == direct ]]; then
 		boot=(-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img"
-		    -append "$(cat "$dir/cmdline") systemd.journald.forward_to_console=1")
+		    -append "$(cat "$dir/cmdline")")
 	fi
 	cred=$(base64 -w0 "$USERS")
 	qemu-system-x86_64 -machine q35 -accel tcg -m 1024 -smp 2 \
@@ -91,11 +91,11 @@ main() {
 	port=$(free_port)
 	t0=$SECONDS
 	start_qemu "$mode" "$dir" "$port"
-	# systemd colours the unit name: match around the escape codes.
-	wait_for 'Started .*xmppd\.service' "${READY_TIMEOUT:-300}" || {
+	# xmppd-ready.service prints this once xmppd sent READY=1.
+	wait_for 'xmppd-ready: uptime' "${READY_TIMEOUT:-300}" || {
 		tail -n 40 "$log" >&2; die "$mode boot: xmppd not ready (log: $log)"; }
 	ready=$((SECONDS - t0))
-	msg "$mode boot: xmppd ready after $ready s"
+	msg "$mode boot: xmppd ready after $ready s ($(grep -ao 'xmppd-ready: uptime [0-9.]* s' "$log"))"
 	timeout 90 /usr/bin/python3 "$here/login.py" \
 	    "${LOGIN_JID:-alice@example.org}" "${LOGIN_PASSWORD:-wonderland}" \
 	    127.0.0.1 "$port" 60 || die "$mode boot: login failed (log: $log)"

@@ -83,9 +83,11 @@ write_system() {
 	printf 'UUID=%s\t/\text4\terrors=remount-ro\t0 1\nUUID=%s\t/boot\tvfat\tumask=0077,nofail\t0 2\n' \
 	    "$ROOT_UUID" "${volid:0:4}-${volid:4:4}" >"$tree/etc/fstab"
 	install -m 0755 "$here/files/xmppd-firstboot" "$tree/usr/local/sbin/"
-	install -m 0644 "$here/files/xmppd-firstboot.service" "$tree/etc/systemd/system/"
+	install -m 0644 "$here/files/xmppd-firstboot.service" \
+	    "$here/files/xmppd-ready.service" "$tree/etc/systemd/system/"
 	install -m 0755 "$here/files/zz-syslinux-boot" "$tree/etc/kernel/postinst.d/"
-	in_chroot "$tree" systemctl enable xmppd-firstboot.service >&2
+	in_chroot "$tree" systemctl enable xmppd-firstboot.service \
+	    xmppd-ready.service >&2
 	version=$(in_chroot "$tree" linux-version list |
 	    in_chroot "$tree" linux-version sort | tail -n 1)
 	# dist-upgrade may have brought a newer ABI: keep only that kernel.
