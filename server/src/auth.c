@@ -65,6 +65,21 @@ auth_verify(struct auth *a, const char *localpart, const char *pass,
 	free(login);
 }
 
+/* Ask the backend whether an account exists, without a password. */
+int
+auth_exists(struct auth *a, const char *localpart)
+{
+	char	*login;
+	int	 rc;
+
+	if (a->be->exists == NULL)
+		return -1;
+	xasprintf(&login, "%s%s", localpart, a->suffix);
+	rc = a->be->exists(a->state, login);
+	free(login);
+	return rc;
+}
+
 /* Drop a pending verify: its callback will not run. */
 void
 auth_cancel(struct auth *a, uint64_t id)

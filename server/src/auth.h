@@ -33,6 +33,11 @@ struct auth_backend {
 			    uint64_t id);
 	/* Drop a pending verify for id (session went away). */
 	void		(*cancel)(void *state, uint64_t id);
+	/*
+	 * Whether login is an account that may log in: 1, 0, or -1 if
+	 * the backend cannot tell (RADIUS). NULL means -1.
+	 */
+	int		(*exists)(void *state, const char *login);
 	/* Re-read credentials (SIGHUP); live sessions are untouched. */
 	void		(*reload)(void *state);
 	void		(*close)(void *state);
@@ -51,6 +56,8 @@ struct auth	*auth_open(struct ev *, const struct config *,
 void		 auth_verify(struct auth *, const char *localpart,
 		    const char *pass, auth_done_cb, void *arg, uint64_t id);
 void		 auth_cancel(struct auth *, uint64_t id);
+/* localpart is an account of the backend: 1, 0, -1 (cannot tell). */
+int		 auth_exists(struct auth *, const char *localpart);
 void		 auth_reload(struct auth *);
 void		 auth_close(struct auth *);
 /* HA1 as 32 lowercase hex digits into out[33]. */

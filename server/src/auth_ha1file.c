@@ -429,10 +429,21 @@ ha1file_close(void *state)
 	free(hf);
 }
 
+/* Listed and allowed to log in (so it can be sent offline messages). */
+static int
+ha1file_exists(void *state, const char *login)
+{
+	struct ha1file		*hf = state;
+	const struct ha1_user	*u = dict_get(hf->users, login);
+
+	return u != NULL && u->may_login;
+}
+
 const struct auth_backend auth_ha1file = {
 	.name = "file",
 	.open = ha1file_open,
 	.verify = ha1file_verify,
+	.exists = ha1file_exists,
 	.cancel = ha1file_cancel,
 	.reload = ha1file_reload,
 	.close = ha1file_close,

@@ -130,7 +130,7 @@ presence_sub_event(struct server *srv, const char *user,
 	presence_save(srv, user, cbare, &st, &it, &out);
 	memset(&in, 0, sizeof(in));
 	/* Only accounts that exist get requests (no junk rows). */
-	if (out.route && store_user_exists(srv->store, contact_local) == 1 &&
+	if (out.route && router_account_known(srv->router, contact_local) == 1 &&
 	    presence_load(srv, contact_local, ubare, &st, &it) == 0) {
 		/* Inbound half: the contact's roster (RFC 6121 §3.x.3). */
 		roster_transition(&st, ev + ROSTER_IN_SUBSCRIBE, &in);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "dict.h"
 #include "jid.h"
@@ -201,6 +202,22 @@ router_bounce(struct router *r, const struct stanza *st, const char *cond)
 	stanza_unref(err);
 }
 
+/*
+ * An account is known if it ever logged in (the store remembers) or if
+ * the auth backend lists it (a users file can; RADIUS cannot tell).
+ * 1, 0, or -1 on a store error.
+ */
+int
+router_account_known(struct router *r, const char *local)
+{
+	int	known = store_user_exists(r->srv->store, local);
+
+	if (known == 0 && r->srv->auth != NULL &&
+	    auth_exists(r->srv->auth, local) == 1)
+		known = 1;
+	return known;
+}
+
 /* Nobody to deliver to and not storable: answer or drop (§8.5.2.2). */
 static void
 router_message_undeliverable(struct router *r, struct stanza *st,
@@ -244,7 +261,7 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 		}
 	}
 	if (s == NULL && dict_get(r->users, bare) == NULL &&
-	    (known = store_user_exists(r->srv->store, to->local)) != 1) {
+	    (known = router_account_known(r, to->local)) != 1) {
 		router_message_undeliverable(r, st, type, known);
 		return;
 	}

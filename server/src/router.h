@@ -66,6 +66,11 @@ void		 router_from_client(struct router *, struct session *,
 		    struct stanza *);
 /* Deliver a stanza (stamped by the server) to its local 'to'. */
 void		 router_deliver(struct router *, struct stanza *);
+/*
+ * local is an account: it logged in once, or the auth backend lists it.
+ * 1, 0, or -1 on error.
+ */
+int		 router_account_known(struct router *, const char *local);
 /* Send an error reply for st back to its sender (if st allows one). */
 void		 router_bounce(struct router *, const struct stanza *,
 		    const char *cond);

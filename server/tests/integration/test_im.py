@@ -294,3 +294,25 @@ def test_message_to_unknown_user_is_service_unavailable(server):
         assert stanza_error(err) == "service-unavailable"
     finally:
         s.close()
+
+
+def test_listed_user_who_never_logged_in_gets_offline_messages(server):
+    """carol is in the users file but has never logged in: the backend
+    knows her, so a message waits for her instead of bouncing."""
+    async def main():
+        a = Client("alice", v4(server), resource="a")
+        c = None
+        try:
+            await a.start()
+            a.send_message(mto=CAROL, mbody="welcome", mtype="chat")
+            await a.roundtrip()
+            assert a.messages.empty()	# no error bounced back
+            c = Client("carol", v4(server), resource="first")
+            await c.start()
+            m = await c.next_message()
+            assert m["body"] == "welcome"
+            assert m.xml.find(q(NS_DELAY, "delay")) is not None
+        finally:
+            await stop_all(*[x for x in (a, c) if x is not None])
+
+    run(main())
