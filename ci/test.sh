@@ -52,19 +52,29 @@ unit() {
 	fi
 }
 
-integration() {
-	echo "== integration tests (real daemon, real clients)"
-	rm -f "$out/integration.xml"
+# pytest NAME DIR: one pytest run, counted from its JUnit report.
+pytest_stage() {
+	name=$1
+	dir=$2
+	report="$out/$name.xml"
+	rm -f "$report"
 	XMPPD="$root/build/asan/xmppd" XMPPCTL="$root/build/asan/xmppctl" \
 	    /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-	    --junitxml="$out/integration.xml" server/tests/integration
-	if [ ! -s "$out/integration.xml" ]; then
-		echo "FAILED: pytest produced no report" >&2
+	    --junitxml="$report" "$dir"
+	if [ ! -s "$report" ]; then
+		echo "FAILED: pytest produced no report for $dir" >&2
 		count 0 1
 		return
 	fi
 	# shellcheck disable=SC2046 # two numbers
-	count $(/usr/bin/python3 ci/junit-count.py "$out/integration.xml")
+	count $(/usr/bin/python3 ci/junit-count.py "$report")
+}
+
+integration() {
+	echo "== integration tests (real daemon, real clients)"
+	pytest_stage integration server/tests/integration
+	echo "== testbed tools (client, loss checker, fault proxy)"
+	pytest_stage testbed-tools testbed/tests
 }
 
 stage "lint" ci/lint.sh
