@@ -32,10 +32,13 @@ lint:
 fuzz:
 	$(SERVER) fuzz
 
+valgrind:
+	$(SERVER) valgrind
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check unit integration test run lint fuzz clean
+.PHONY: all check unit integration test run lint fuzz valgrind clean
 
 # Appliance, testbed and benchmark targets live in their own files.
 include $(wildcard mk/*.mk)

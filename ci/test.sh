@@ -70,6 +70,18 @@ pytest_stage() {
 	count $(/usr/bin/python3 ci/junit-count.py "$report")
 }
 
+# Every unit suite of the normal build once more under valgrind.
+valgrind_stage() {
+	echo "== unit tests under valgrind"
+	make -C server O="$root/build" valgrind 2>&1 | tee "$out/valgrind.log"
+	ok=$(grep -c '^valgrind: .* ok$' "$out/valgrind.log")
+	bad=$(grep -c '^valgrind: .* FAILED$' "$out/valgrind.log")
+	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1		# did not even build
+	fi
+	count "$ok" "$bad"
+}
+
 integration() {
 	echo "== integration tests (real daemon, real clients)"
 	pytest_stage integration server/tests/integration
@@ -79,6 +91,7 @@ integration() {
 
 stage "lint" ci/lint.sh
 unit
+valgrind_stage
 integration
 
 echo "$passed passed, $failed failed"
