@@ -49,7 +49,7 @@ static const char *const c2s_state_names[] = {
 void
 c2s_enter_state(struct c2s *c, enum c2s_state s)
 {
-	log_debug("c2s %016" PRIx64 " state %s -> %s", c->id,
+	log_debug("c2s=%016" PRIx64 " state %s -> %s", c->id,
 	    c2s_state_names[c->state], c2s_state_names[s]);
 	c->state = s;
 }
@@ -82,7 +82,7 @@ c2s_send_raw(struct c2s *c, const struct stanza *st)
 	c2s_write(c, xml, len);
 	free(xml);
 	if (conn_pending(c->conn) > C2S_MAX_PENDING) {
-		log_info("c2s %016" PRIx64 " output backlog too large",
+		log_info("c2s=%016" PRIx64 " output backlog too large",
 		    c->id);
 		c2s_stream_error(c, "resource-constraint");
 	}
@@ -129,7 +129,7 @@ c2s_stream_error_sm(struct c2s *c, const char *cond, const char *extra)
 
 	if (c->state == C2S_CLOSED)
 		return;
-	log_info("c2s %016" PRIx64 " stream error=%s peer=%s", c->id, cond,
+	log_info("c2s=%016" PRIx64 " stream error=%s peer=%s", c->id, cond,
 	    c->conn != NULL ? conn_peer(c->conn) : "-");
 	if (!c->header_sent)
 		c2s_send_header(c);
@@ -180,7 +180,7 @@ c2s_teardown(struct c2s *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nclients--;
-	log_info("c2s %016" PRIx64 " closed reason=%s", c->id, why);
+	log_info("c2s=%016" PRIx64 " closed reason=%s", c->id, why);
 	if (c->conn != NULL)
 		conn_close(c->conn);
 	c->conn = NULL;
@@ -313,7 +313,7 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 		return;
 	switch (res) {
 	case AUTH_OK:
-		log_info("c2s %016" PRIx64 " auth ok user=%s mech=PLAIN "
+		log_info("c2s=%016" PRIx64 " auth ok user=%s mech=PLAIN "
 		    "peer=%s", c->id, c->user, conn_peer(c->conn));
 		ratelimit_clear(srv->rl_account, c->user);
 		c2s_puts(c, "<success xmlns='" NS_SASL "'/>");
@@ -326,14 +326,14 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 		c2s_enter_state(c, C2S_HEADER);
 		return;
 	case AUTH_FAIL:
-		log_info("c2s %016" PRIx64 " auth failed user=%s peer=%s",
+		log_info("c2s=%016" PRIx64 " auth failed user=%s peer=%s",
 		    c->id, c->user, conn_peer(c->conn));
 		ratelimit_fail(srv->rl_account, c->user, now);
 		ratelimit_fail(srv->rl_addr, conn_peer_addr(c->conn), now);
 		c2s_sasl_failure(c, "not-authorized");
 		break;
 	case AUTH_TEMPFAIL:
-		log_warnx("c2s %016" PRIx64 " auth unavailable user=%s",
+		log_warnx("c2s=%016" PRIx64 " auth unavailable user=%s",
 		    c->id, c->user);
 		c2s_sasl_failure(c, "temporary-auth-failure");
 		break;
@@ -382,7 +382,7 @@ c2s_sasl_verify(struct c2s *c)
 	}
 	if (ratelimit_blocked(srv->rl_addr, conn_peer_addr(c->conn), now) ||
 	    ratelimit_blocked(srv->rl_account, local, now)) {
-		log_info("c2s %016" PRIx64 " auth rate-limited user=%s "
+		log_info("c2s=%016" PRIx64 " auth rate-limited user=%s "
 		    "peer=%s", c->id, local, conn_peer(c->conn));
 		c2s_sasl_failure(c, "temporary-auth-failure");
 		return;
@@ -508,7 +508,7 @@ c2s_bind(struct c2s *c, struct stanza *st)
 	c->sess = router_bind(srv->router, c->user, res, &c2s_session_ops,
 	    c, c->id);
 	store_user_seen(srv->store, c->user, proto_now_ms());
-	log_info("c2s %016" PRIx64 " bound jid=%s", c->id, c->sess->full);
+	log_info("c2s=%016" PRIx64 " bound jid=%s", c->id, c->sess->full);
 	r = proto_iq_result(st);
 	stanza_set_attr(r, "from", NULL);
 	stanza_add_text(stanza_new_child(stanza_new_child(r, "bind", NS_BIND),
@@ -640,7 +640,7 @@ c2s_on_tls_ready(void *arg)
 	struct c2s	*c = arg;
 
 	c->tls = true;
-	log_debug("c2s %016" PRIx64 " tls established", c->id);
+	log_debug("c2s=%016" PRIx64 " tls established", c->id);
 	c2s_enter_state(c, C2S_HEADER);
 }
 
@@ -715,7 +715,7 @@ c2s_accept(struct server *srv, int fd, const char *peer, bool direct_tls)
 		c->next->prev = c;
 	srv->clients = c;
 	srv->nclients++;
-	log_info("c2s %016" PRIx64 " connected peer=%s tls=%s", c->id, peer,
+	log_info("c2s=%016" PRIx64 " connected peer=%s tls=%s", c->id, peer,
 	    direct_tls ? "direct" : "starttls");
 	if (direct_tls) {
 		c->state = C2S_TLS;

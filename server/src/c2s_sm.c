@@ -122,7 +122,7 @@ c2s_sm_enable(struct c2s *c, struct stanza *st)
 	} else
 		snprintf(buf, sizeof(buf), "<enabled xmlns='%s'/>", NS_SM);
 	c2s_puts(c, buf);
-	log_debug("c2s %016" PRIx64 " sm enabled resume=%s", c->id,
+	log_debug("c2s=%016" PRIx64 " sm enabled resume=%s", c->id,
 	    c->sm_id != NULL ? "yes" : "no");
 }
 
@@ -180,7 +180,7 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 	    "previd='%s'/>", NS_SM, c->h_in, c->sm_id);
 	c2s_puts(c, buf);
 	c2s_enter_state(c, C2S_SESSION);
-	log_info("c2s %016" PRIx64 " resumed jid=%s unacked=%zu", c->id,
+	log_info("c2s=%016" PRIx64 " resumed jid=%s unacked=%zu", c->id,
 	    c->sess->full, sm_queue_len(c->smq));
 	/* Exactly what the client has not acknowledged, in order. */
 	for (i = 0; i < sm_queue_len(c->smq); i++)
@@ -226,7 +226,7 @@ int
 c2s_sm_push(struct c2s *c, struct stanza *st)
 {
 	if (sm_queue_push(c->smq, st) == -1) {
-		log_info("c2s %016" PRIx64 " sm queue full max=%zu", c->id,
+		log_info("c2s=%016" PRIx64 " sm queue full max=%zu", c->id,
 		    sm_queue_max(c->smq));
 		c2s_sm_salvage(c, st);
 		if (c->conn != NULL)
@@ -271,7 +271,7 @@ c2s_sm_hibernate(struct c2s *c, const char *why)
 
 	if (c->sm_id == NULL || c->state != C2S_SESSION)
 		return false;
-	log_info("c2s %016" PRIx64 " hibernating jid=%s reason=%s "
+	log_info("c2s=%016" PRIx64 " hibernating jid=%s reason=%s "
 	    "unacked=%zu", c->id, c->sess->full, why, sm_queue_len(c->smq));
 	if (c->conn != NULL) {
 		conn_abort(c->conn);
@@ -299,7 +299,7 @@ c2s_sm_salvage(struct c2s *c, struct stanza *st)
 		if (type != NULL && strcmp(type, "error") == 0)
 			return;
 		if (offline_store(srv, c->sess->user, st) == -1)
-			log_warnx("c2s %016" PRIx64 " unacked message not "
+			log_warnx("c2s=%016" PRIx64 " unacked message not "
 			    "stored offline user=%s (it stays archived)",
 			    c->id, c->sess->user);
 	} else if (strcmp(name, "iq") == 0 && type != NULL &&
@@ -324,7 +324,7 @@ c2s_sm_finish(struct c2s *c)
 			n++;
 		}
 	if (n > 0)
-		log_info("c2s %016" PRIx64 " session ended with %zu unacked "
+		log_info("c2s=%016" PRIx64 " session ended with %zu unacked "
 		    "stanzas", c->id, n);
 	if (c->sm_id != NULL) {
 		dict_del(srv->sm_ids, c->sm_id);

@@ -77,7 +77,7 @@ router_bind(struct router *r, const char *user, const char *resource,
 	s->ops = ops;
 	s->arg = arg;
 	if ((old = dict_get(r->full, s->full)) != NULL) {
-		log_info("c2s %016llx replaced by %016llx jid=%s",
+		log_info("c2s=%016llx replaced-by=%016llx jid=%s",
 		    (unsigned long long)old->id, (unsigned long long)id,
 		    s->full);
 		old->ops->kick(old->arg, "conflict");
