@@ -92,11 +92,16 @@ c2s_send_raw(struct c2s *c, const struct stanza *st)
 void
 c2s_send(struct c2s *c, struct stanza *st)
 {
+	int	due = 0;
+
 	if (c->state == C2S_CLOSED)
 		return;
-	if (c->smq != NULL && proto_is_stanza(st) && c2s_sm_push(c, st) == -1)
+	if (c->smq != NULL && proto_is_stanza(st) &&
+	    (due = c2s_sm_push(c, st)) == -1)
 		return;
 	c2s_send_raw(c, st);
+	if (due == 1)
+		c2s_sm_tick(c);
 }
 
 static void

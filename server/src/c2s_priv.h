@@ -62,6 +62,7 @@ struct c2s {
 	char		*sm_id;		/* resumable: key of srv->sm_ids */
 	uint32_t	 h_in;		/* stanzas handled from the client */
 	unsigned	 sm_unrequested; /* pushed since our last <r/> */
+	bool		 sm_ending;	/* queue overflowed: ends this turn */
 	bool		 ack_wanted;	/* <a/> owed after the next commit */
 	struct c2s	*ack_next;	/* srv->sm_acks list */
 };
@@ -80,7 +81,8 @@ void	c2s_teardown(struct c2s *, const char *why);
 /* c2s_sm.c */
 /* An element in the urn:xmpp:sm:3 namespace (enable, resume, r, a). */
 void	c2s_sm_nonza(struct c2s *, struct stanza *);
-/* Record a stanza sent to the client; -1 if the queue is full. */
+/* Record a stanza sent to the client; -1 if the queue is full, 1 if
+ * an <r/> is due once the stanza is written (c2s_sm_tick). */
 int	c2s_sm_push(struct c2s *, struct stanza *);
 /* The client's link is gone: true if the session now hibernates. */
 bool	c2s_sm_hibernate(struct c2s *, const char *why);

@@ -167,7 +167,8 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 		return;
 	}
 	old = dict_get(srv->sm_ids, previd);
-	if (old == NULL || strcmp(old->user, c->user) != 0) {
+	if (old == NULL || strcmp(old->user, c->user) != 0 ||
+	    old->sm_ending) {
 		/* An ended session of this account: say what arrived. */
 		last = dict_get(srv->sm_expired, previd);
 		c2s_sm_failed(c, "item-not-found", old == NULL ? last : NULL);
@@ -201,6 +202,8 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 		c2s_sm_resume(c, st);
 	else if (c->smq == NULL)
 		c2s_stream_error(c, "unsupported-stanza-type");
+	else if (c->sm_ending)
+		return;		/* the queue is gone; the stream ends */
 	else if (strcmp(name, "r") == 0) {
 		if (!c->ack_wanted) {
 			c->ack_wanted = true;
@@ -217,27 +220,48 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 }
 
 static void	c2s_sm_salvage(struct c2s *, struct stanza *);
+static void	c2s_sm_salvage_queue(struct c2s *);
+
+/* Deferred end of an overflowed session (see c2s_sm_push). */
+static void
+c2s_sm_end_full(void *arg)
+{
+	struct c2s	*c = arg;
+
+	if (c->state == C2S_CLOSED)
+		return;
+	if (c->conn != NULL)
+		c2s_stream_error(c, "resource-constraint");
+	else
+		c2s_teardown(c, "sm queue full");
+}
 
 /*
  * A client that stops acknowledging must not grow the queue without
- * bound: its session ends and what it holds is salvaged (§3.2).
+ * bound: its session ends and what it holds is salvaged (§3.2), oldest
+ * first so the offline queue keeps the order. The end itself waits for
+ * the deferred call: we are inside a router walk over sessions (a
+ * presence fan-out, a bare-JID delivery) that must not see this session
+ * freed under it. Until then whatever else arrives is salvaged too.
  */
 int
 c2s_sm_push(struct c2s *c, struct stanza *st)
 {
+	if (c->sm_ending) {
+		c2s_sm_salvage(c, st);
+		return -1;
+	}
 	if (sm_queue_push(c->smq, st) == -1) {
 		log_info("c2s=%016" PRIx64 " sm queue full max=%zu", c->id,
 		    sm_queue_max(c->smq));
+		c2s_sm_salvage_queue(c);
 		c2s_sm_salvage(c, st);
-		if (c->conn != NULL)
-			c2s_stream_error(c, "resource-constraint");
-		else
-			c2s_teardown(c, "sm queue full");
+		c->sm_ending = true;
+		ev_defer(c->srv->ev, c2s_sm_end_full, c);
 		return -1;
 	}
-	if (++c->sm_unrequested >= SM_REQUEST_EVERY && c->conn != NULL)
-		c2s_sm_request(c);
-	return 0;
+	/* The <r/> follows the stanza, so the answer can cover it. */
+	return ++c->sm_unrequested >= SM_REQUEST_EVERY ? 1 : 0;
 }
 
 /* Leave the list of owed acks (the stream is going away). */
@@ -307,25 +331,33 @@ c2s_sm_salvage(struct c2s *c, struct stanza *st)
 		router_bounce(srv->router, st, "recipient-unavailable");
 }
 
+/* Everything still unacknowledged, oldest first. */
+static void
+c2s_sm_salvage_queue(struct c2s *c)
+{
+	struct stanza	*st;
+	size_t		 n = 0;
+
+	while ((st = sm_queue_shift(c->smq)) != NULL) {
+		c2s_sm_salvage(c, st);
+		stanza_unref(st);
+		n++;
+	}
+	if (n > 0)
+		log_info("c2s=%016" PRIx64 " session ended with %zu unacked "
+		    "stanzas", c->id, n);
+}
+
 void
 c2s_sm_finish(struct c2s *c)
 {
 	struct server	*srv = c->srv;
-	struct stanza	*st;
 	uint32_t	*h;
-	size_t		 n = 0;
 
 	if (c->smq == NULL)
 		return;
 	if (c->sess != NULL)
-		while ((st = sm_queue_shift(c->smq)) != NULL) {
-			c2s_sm_salvage(c, st);
-			stanza_unref(st);
-			n++;
-		}
-	if (n > 0)
-		log_info("c2s=%016" PRIx64 " session ended with %zu unacked "
-		    "stanzas", c->id, n);
+		c2s_sm_salvage_queue(c);
 	if (c->sm_id != NULL) {
 		dict_del(srv->sm_ids, c->sm_id);
 		if (dict_count(srv->sm_expired) < SM_EXPIRED_MAX) {
