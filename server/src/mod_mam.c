@@ -150,19 +150,34 @@ mam_message_out(struct server *srv, struct session *from,
 	return MOD_PASS;
 }
 
-/* XEP-0359 §5: a stanza-id claiming to be ours is a forgery; drop it. */
+/*
+ * XEP-0359 §5: a stanza-id claiming to be ours is a forgery; drop it.
+ * "Ours" is compared as a normalised JID: a client reads by='Alice@X'
+ * as the same archive as by='alice@x'.
+ */
+static bool
+mam_claims(const char *by, const char *own)
+{
+	struct jid	j;
+	char		buf[JID_MAX + 1];
+
+	if (by == NULL)
+		return true;
+	if (jid_parse(by, &j) == -1)
+		return false;
+	return strcmp(jid_full(&j, buf, sizeof(buf)), own) == 0;
+}
+
 static void
 mam_strip_ids(struct stanza *msg, const char *by)
 {
 	struct stanza	*c, *next;
-	const char	*b;
 
 	for (c = stanza_first_child(msg); c != NULL; c = next) {
 		next = stanza_next(c);
 		if (strcmp(stanza_name(c), "stanza-id") == 0 &&
 		    strcmp(stanza_ns(c), NS_SID) == 0 &&
-		    ((b = stanza_attr(c, "by")) == NULL ||
-		    strcmp(b, by) == 0))
+		    mam_claims(stanza_attr(c, "by"), by))
 			stanza_remove_child(msg, c);
 	}
 }
