@@ -89,10 +89,44 @@ integration() {
 	pytest_stage testbed-tools testbed/tests
 }
 
+# The QEMU testbed's core scenarios (make testbed-test), one test each.
+# It needs root, /dev/net/tun and QEMU; without them it is skipped,
+# loudly, and counted as skipped.
+testbed() {
+	echo "== testbed: core scenarios on the image under QEMU"
+	why=
+	if [ "$(id -u)" -ne 0 ]; then why="not root"
+	elif [ ! -c /dev/net/tun ]; then why="no /dev/net/tun"
+	elif ! command -v qemu-system-x86_64 >/dev/null; then why="no QEMU"
+	fi
+	if [ -n "$why" ]; then
+		echo "SKIPPED: testbed ($why): make testbed-test did not run" >&2
+		skipped=$((skipped + 5))
+		return
+	fi
+	t0=$(date +%s)
+	make testbed-test 2>&1 | tee "$out/testbed.log"
+	echo "testbed: wall time $(($(date +%s) - t0)) s"
+	tp=$(grep -c '^scenario [a-z-]*: PASS' "$out/testbed.log")
+	tf=$(grep -c '^scenario [a-z-]*: FAIL' "$out/testbed.log")
+	count "$tp" "$tf"
+	# Image or network set-up failed before any scenario ran.
+	if [ $((tp + tf)) -eq 0 ]; then
+		echo "FAILED: testbed ran no scenario" >&2
+		count 0 1
+	fi
+}
+
+skipped=0
 stage "lint" ci/lint.sh
 unit
 valgrind_stage
 integration
+testbed
 
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]
