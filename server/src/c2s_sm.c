@@ -40,6 +40,12 @@
 /* Ended sessions whose final h we still tell a late <resume/>. */
 #define SM_EXPIRED_MAX		4096
 
+/* srv->sm_expired values: the final h is told to its own account only. */
+struct c2s_sm_ended {
+	uint32_t	 h;		/* first: server.h says "final h" */
+	char		*user;
+};
+
 static void
 c2s_sm_failed(struct c2s *c, const char *cond, const uint32_t *h)
 {
@@ -153,8 +159,9 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 {
 	struct server	*srv = c->srv;
 	const char	*previd = stanza_attr(st, "previd");
-	struct c2s	*old;
-	uint32_t	 h, *last;
+	struct c2s		*old;
+	struct c2s_sm_ended	*ended;
+	uint32_t		 h;
 	char		 buf[192];
 	size_t		 i;
 
@@ -170,8 +177,12 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 	if (old == NULL || strcmp(old->user, c->user) != 0 ||
 	    old->sm_ending) {
 		/* An ended session of this account: say what arrived. */
-		last = dict_get(srv->sm_expired, previd);
-		c2s_sm_failed(c, "item-not-found", old == NULL ? last : NULL);
+		ended = dict_get(srv->sm_expired, previd);
+		if (old != NULL || ended == NULL ||
+		    strcmp(ended->user, c->user) != 0)
+			ended = NULL;
+		c2s_sm_failed(c, "item-not-found",
+		    ended != NULL ? &ended->h : NULL);
 		return;
 	}
 	c2s_sm_take_over(c, old);
@@ -352,7 +363,7 @@ void
 c2s_sm_finish(struct c2s *c)
 {
 	struct server	*srv = c->srv;
-	uint32_t	*h;
+	struct c2s_sm_ended	*ended;
 
 	if (c->smq == NULL)
 		return;
@@ -361,9 +372,10 @@ c2s_sm_finish(struct c2s *c)
 	if (c->sm_id != NULL) {
 		dict_del(srv->sm_ids, c->sm_id);
 		if (dict_count(srv->sm_expired) < SM_EXPIRED_MAX) {
-			h = xmalloc(sizeof(*h));
-			*h = c->h_in;
-			dict_set(srv->sm_expired, c->sm_id, h);
+			ended = xmalloc(sizeof(*ended));
+			ended->h = c->h_in;
+			ended->user = xstrdup(c->user);
+			dict_set(srv->sm_expired, c->sm_id, ended);
 		}
 		free(c->sm_id);
 		c->sm_id = NULL;
@@ -406,17 +418,20 @@ c2s_sm_flush_acks(struct server *srv, bool committed)
 }
 
 static void
-c2s_sm_free_h(void *arg, const char *key, void *value)
+c2s_sm_free_ended(void *arg, const char *key, void *value)
 {
+	struct c2s_sm_ended	*ended = value;
+
 	(void)arg;
 	(void)key;
-	free(value);
+	free(ended->user);
+	free(ended);
 }
 
 void
 c2s_sm_cleanup(struct server *srv)
 {
-	dict_each(srv->sm_expired, c2s_sm_free_h, NULL);
+	dict_each(srv->sm_expired, c2s_sm_free_ended, NULL);
 	dict_free(srv->sm_expired);
 	dict_free(srv->sm_ids);
 	srv->sm_expired = srv->sm_ids = NULL;
