@@ -353,6 +353,12 @@ def test_resume_after_the_session_ended_reports_h(make_daemon):
         a.ping()
         drop(a)
         server.wait_log("reason=hibernation expired")
+        # Another account learns nothing about the ended session.
+        m = authenticated(server, "bob")
+        res = m.resume(previd, 0)
+        assert failed_condition(res) == "item-not-found"
+        assert res.get("h") is None
+        m.close()
         n = authenticated(server, "alice")
         res = n.resume(previd, 0)
         assert failed_condition(res) == "item-not-found"
