@@ -1,0 +1,36 @@
+# mk/bench.mk: `make bench` (issue #7), included by the top Makefile.
+#   make xbench      build the load generator build/bench/xbench
+#   make bench       xmppd vs Prosody 0.12 vs ejabberd 23.01 (Debian):
+#                    installs the peers (root, apt-get), runs every
+#                    workload BENCH_RUNS times per server, writes raw JSON
+#                    under build/bench/ and the table to docs/performance.md
+#   make bench-xmppd the same for xmppd alone (no root, no apt)
+# The load generator has its own rules here; server/Makefile builds the
+# daemon (-O2) it measures.
+BENCH_DIR	:= $(BUILD)/bench
+BENCH_RUNS	?= 3
+XBENCH		:= $(BENCH_DIR)/xbench
+XBENCH_SRCS	:= server/bench/xbench.c server/bench/xsess.c \
+		   server/src/log.c server/src/xmalloc.c
+XBENCH_CFLAGS	:= -std=c11 -D_GNU_SOURCE -O2 -g -fstack-protector-strong \
+		   -D_FORTIFY_SOURCE=2 -Wall -Wextra -Werror -Wshadow \
+		   -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
+		   -Wformat=2 -Wpointer-arith -Iserver/src \
+		   $(shell pkg-config --cflags expat openssl)
+XBENCH_LIBS	:= $(shell pkg-config --libs expat openssl) -lm
+
+$(XBENCH): $(XBENCH_SRCS) server/bench/xbench.h mk/bench.mk
+	mkdir -p $(BENCH_DIR)
+	$(CC) $(XBENCH_CFLAGS) -o $@ $(XBENCH_SRCS) $(XBENCH_LIBS)
+
+xbench: $(XBENCH)
+
+bench-xmppd: all $(XBENCH)
+	BENCH_RUNS=$(BENCH_RUNS) server/bench/run.sh xmppd
+
+bench: all $(XBENCH)
+	server/bench/install-peers.sh
+	BENCH_RUNS=$(BENCH_RUNS) server/bench/run.sh xmppd prosody ejabberd
+	$(PYTHON) server/bench/report.py $(BENCH_DIR) docs/performance.md
+
+.PHONY: xbench bench bench-xmppd
