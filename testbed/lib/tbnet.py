@@ -80,8 +80,7 @@ def start_dnsmasq():
 
 def up():
     if any(ns_exists(ns) for ns in NAMESPACES):
-        log("a testbed network exists already: tearing it down first")
-        down()
+        raise TbError("a testbed network exists already (tb down)")
     os.makedirs(RUN, exist_ok=True)
     try:
         new_ns(NS_LAN)

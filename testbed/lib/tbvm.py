@@ -215,6 +215,10 @@ def ssh(command, timeout=60):
     return run(argv, capture=True, timeout=timeout)
 
 
+def running():
+    return read_pid(PIDFILE) is not None
+
+
 def status():
     pid = read_pid(PIDFILE)
     if pid is None:
