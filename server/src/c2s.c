@@ -69,6 +69,13 @@ c2s_puts(struct c2s *c, const char *s)
 	c2s_write(c, s, strlen(s));
 }
 
+/* Deferred end of a stream whose reader fell too far behind. */
+static void
+c2s_end_backlog(void *arg)
+{
+	c2s_stream_error(arg, "resource-constraint");
+}
+
 /* Serialize and write one stanza, outside stream management. */
 void
 c2s_send_raw(struct c2s *c, const struct stanza *st)
@@ -78,13 +85,17 @@ c2s_send_raw(struct c2s *c, const struct stanza *st)
 
 	if (c->state == C2S_CLOSED || c->conn == NULL)
 		return;
+	if (c->backlog_full)
+		return;
 	xml = stanza_serialize(st, NS_CLIENT, &len);
 	c2s_write(c, xml, len);
 	free(xml);
 	if (conn_pending(c->conn) > C2S_MAX_PENDING) {
+		/* Not now: we may be inside a router walk over sessions. */
 		log_info("c2s=%016" PRIx64 " output backlog too large",
 		    c->id);
-		c2s_stream_error(c, "resource-constraint");
+		c->backlog_full = true;
+		ev_defer(c->srv->ev, c2s_end_backlog, c);
 	}
 }
 

@@ -45,6 +45,7 @@ struct c2s {
 	bool		 header_sent;
 	bool		 need_reset;	/* restart the parser after feed */
 	bool		 auth_pending;
+	bool		 backlog_full;	/* output cap hit; ends next */
 	char		 stream_id[17];
 	char		*user;		/* authenticated localpart */
 	struct sasl	*sasl;

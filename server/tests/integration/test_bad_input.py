@@ -2,6 +2,7 @@
 exact stream or stanza error, the connection is closed when the stream is
 dead, and a client logged in at the same time keeps being served."""
 
+import socket
 import ssl
 
 import pytest
@@ -261,3 +262,41 @@ def test_header_namespace_checked(server):
     finally:
         s.close()
 
+
+
+def test_reader_that_stops_reading_is_cut_off_alone(server, witness):
+    """A client that never reads must not grow the server's memory
+    without bound: past 4 MiB of unsent output its stream ends with
+    resource-constraint. The cut happens while a bare-JID delivery walks
+    carol's sessions, so the other resource must keep working."""
+    stuck = RawStream("127.0.0.1", server.port())
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.login("carol", "singer", resource="stuck", presence=True)
+    reader = RawStream("127.0.0.1", server.port())
+    reader.login("carol", "singer", resource="reader", presence=True)
+    sender = RawStream("127.0.0.1", server.port())
+    sender.login("alice", "wonderland", resource="a")
+    body = "x" * (MAX_STANZA // 2)
+    count = 12 * 1024 * 1024 // len(body)	# well past 4 MiB + buffers
+    try:
+        for i in range(count):
+            sender.send(f"<message to='carol@{DOMAIN}' type='chat' "
+                        f"id='m{i}'><body>{body}</body></message>")
+            # The reading resource gets every one, in order.
+            got = reader.wait_for(
+                lambda e: e.tag == q(NS_CLIENT, "message") and
+                e.get("id") == f"m{i}")
+            assert got.find(q(NS_CLIENT, "body")).text == body
+        witness.ping()
+        # The stuck client cannot read its stream error (it is behind
+        # megabytes it never read); the daemon's log names its port.
+        port = stuck.sock.getsockname()[1]
+        log = server.stderr()
+        assert f"stream error=resource-constraint peer=127.0.0.1:{port}" \
+            in log, log[-2000:]
+        # reader and alice were never cut.
+        reader.ping()
+        sender.ping()
+    finally:
+        for s in (stuck, reader, sender):
+            s.close()
