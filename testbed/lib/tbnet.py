@@ -113,6 +113,10 @@ def down():
         d = os.path.join("/etc/netns", ns)
         if os.path.isdir(d):
             shutil.rmtree(d, ignore_errors=True)
+    try:
+        os.rmdir("/etc/netns")      # only if empty: others' stay
+    except OSError:
+        pass
 
 
 def status():
