@@ -5,7 +5,8 @@
 #   usage: build.sh XMPPD_DEB OUTDIR
 #   env:   SOURCE_DATE_EPOCH (default: the last commit's time), MANIFEST
 #          (pin to a previous build's package set), MIRROR, NET_*, DOMAIN,
-#          NO_CACHE=1 (re-run debootstrap even if stage 1 is cached)
+#          NO_CACHE=1 (re-run debootstrap even if stage 1 is cached),
+#          CACHE_DIR (stage 1's cache; default OUTDIR/cache)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,7 @@ export DISK_ID=${DISK_ID:-786d7070}
 stage() {
 	local name=$1 t0=$SECONDS
 	shift
-	"$@"
+	"$@" || die "stage $name failed"
 	msg "stage $name: $((SECONDS - t0)) s"
 }
 
@@ -40,7 +41,7 @@ main() {
 	out=$(cd "$out" && pwd)
 	rm -f "$out"/{xmppd-bookworm.qcow2,vmlinuz,initrd.img,cmdline,manifest.txt,SHA256SUMS}
 	local t0=$SECONDS
-	tar=$(stage rootfs "$here/mkrootfs.sh" "$out/cache")
+	tar=$(stage rootfs "$here/mkrootfs.sh" "${CACHE_DIR:-$out/cache}")
 	stage configure "$here/configure.sh" "$tar" "$deb" "$out/tree" \
 	    "$out/manifest.txt"
 	stage disk "$here/mkdisk.sh" "$out/tree" "$out"

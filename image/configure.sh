@@ -88,13 +88,7 @@ write_system() {
 	install -m 0755 "$here/files/zz-syslinux-boot" "$tree/etc/kernel/postinst.d/"
 	in_chroot "$tree" systemctl enable xmppd-firstboot.service \
 	    xmppd-ready.service >&2
-	version=$(in_chroot "$tree" linux-version list |
-	    in_chroot "$tree" linux-version sort | tail -n 1)
-	# dist-upgrade may have brought a newer ABI: keep only that kernel.
-	local old
-	for old in $(in_chroot "$tree" linux-version list | grep -vxF "$version"); do
-		in_chroot "$tree" apt-get purge -y -q "linux-image-$old" >&2
-	done
+	version=$(in_chroot "$tree" linux-version list | tail -n 1)
 	# The initrd again, now under SOURCE_DATE_EPOCH: mkinitramfs then
 	# sorts and clamps its cpio archive.
 	in_chroot "$tree" update-initramfs -u -k "$version" >&2

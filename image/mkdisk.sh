@@ -26,8 +26,10 @@ cleanup() {
 }
 
 at_epoch() {
-	# A frozen clock (no leading @), in UTC whatever the host's zone.
-	TZ=UTC MTOOLS_SKIP_CHECK=1 faketime "$(date -u -d "@$SOURCE_DATE_EPOCH" \
+	# A frozen clock (-f, no leading @), in UTC whatever the host's zone.
+	# NO_FAKE_STAT: libfaketime would otherwise shift the files' own
+	# mtimes by (fake - real) time, which differs from build to build.
+	NO_FAKE_STAT=1 TZ=UTC MTOOLS_SKIP_CHECK=1 faketime -f "$(date -u -d "@$SOURCE_DATE_EPOCH" \
 	    '+%Y-%m-%d %H:%M:%S')" "$@"
 }
 
@@ -47,13 +49,21 @@ make_boot() {
 # ext4 root from the tree; /boot stays an empty mount point.
 make_root() {
 	local tree=$1 img=$2
-	mkdir -p "$work/root"
 	# Move, not copy: the tree is rebuilt by configure.sh each time.
 	find "$tree/boot" -mindepth 1 -delete
 	touch --date="@$SOURCE_DATE_EPOCH" "$tree/boot" "$tree"
-	mkfs.ext4 -q -F -L root -U "$ROOT_UUID" -b 4096 -I 256 \
+	# Under the fake clock mke2fs stamps the superblock and every
+	# inode's crtime with SOURCE_DATE_EPOCH ...
+	at_epoch mkfs.ext4 -q -F -L root -U "$ROOT_UUID" -b 4096 -I 256 \
 	    -E "hash_seed=$HASH_SEED,root_owner=0:0,lazy_itable_init=0,nodiscard" \
 	    -d "$tree" "$img" "${ROOT_SIZE_MB}M"
+	# ... but it copies each file's ctime, which only the kernel sets
+	# (to the time of this build), and atime, which reading the tree
+	# moves: set both to SOURCE_DATE_EPOCH.
+	find "$tree" -printf "sif \"/%P\" ctime @$SOURCE_DATE_EPOCH\nsif \"/%P\" atime @$SOURCE_DATE_EPOCH\n" \
+	    >"$work/ctime.cmds"
+	at_epoch debugfs -w -f "$work/ctime.cmds" "$img" >/dev/null 2>"$work/ctime.err"
+	if grep -v '^debugfs' "$work/ctime.err" >&2; then die "debugfs failed"; fi
 	e2fsck -fn "$img" >/dev/null || die "e2fsck found errors in $img"
 }
 

@@ -55,6 +55,16 @@ pin_manifest() {
 	fi
 }
 
+# dist-upgrade may bring a newer kernel ABI: keep only the newest kernel.
+drop_old_kernels() {
+	local root=$1 newest old
+	newest=$(in_chroot "$root" linux-version list |
+	    in_chroot "$root" linux-version sort | tail -n 1)
+	for old in $(in_chroot "$root" linux-version list | grep -vxF "$newest"); do
+		in_chroot "$root" apt-get purge -y -q "linux-image-$old" >&2
+	done
+}
+
 bootstrap() {
 	local root=$1 include
 	include=$(read_packages "$here/packages.txt" | paste -sd, -)
@@ -66,6 +76,7 @@ bootstrap() {
 	chroot_mount "$root"
 	in_chroot "$root" apt-get update -q >&2
 	in_chroot "$root" apt-get dist-upgrade -y -q >&2
+	drop_old_kernels "$root"
 	if [[ -n ${MANIFEST:-} ]]; then pin_manifest "$root"; fi
 	in_chroot "$root" apt-get clean
 	chroot_umount "$root"

@@ -24,6 +24,12 @@ unpack() {
 	rm -f "$dir/disk.raw"
 }
 
+# One line per file; rdump stamps symlinks with its own clock: no time.
+listing() {
+	(cd "$1" && find . -path ./fs.img -prune -o \( -type l -printf '%p -> %l\n' \) \
+	    -o -printf '%p %m %U %G %T@\n' | sort)
+}
+
 explain_disk() {
 	local a=$1 b=$2 t=$3 d
 	for d in a b; do
@@ -41,8 +47,7 @@ explain_disk() {
 		msg "root partition differs; superblock:"
 		diff "$t/a-root.sb" "$t/b-root.sb" >&2 || :
 		msg "files (content, mode, owner, mtime):"
-		diff <(cd "$t/a-root" && find . -path ./fs.img -prune -o -printf '%p %m %U %G %T@\n' | sort) \
-		    <(cd "$t/b-root" && find . -path ./fs.img -prune -o -printf '%p %m %U %G %T@\n' | sort) >&2 || :
+		diff <(listing "$t/a-root") <(listing "$t/b-root") >&2 || :
 		diff -rq "$t/a-root" "$t/b-root" >&2 || :
 	}
 	if command -v diffoscope >/dev/null; then
@@ -56,7 +61,8 @@ main() {
 	[[ -s $a/SHA256SUMS && -s $a/manifest.txt ]] || die "no first build in $a"
 	MANIFEST=$(cd "$a" && pwd)/manifest.txt
 	SOURCE_DATE_EPOCH=$(cat "$a/SOURCE_DATE_EPOCH")
-	export MANIFEST SOURCE_DATE_EPOCH
+	CACHE_DIR=$(cd "$a" && pwd)/cache
+	export MANIFEST SOURCE_DATE_EPOCH CACHE_DIR
 	# The second build shares stage 1 (debootstrap) through the cache
 	# unless NO_CACHE=1: docs/image.md says what each mode proves.
 	"$here/build.sh" "$deb" "$b"
