@@ -42,6 +42,8 @@ def main():
     jid, password, host, port = sys.argv[1:5]
     limit = float(sys.argv[5]) if len(sys.argv) > 5 else 60
     logging.basicConfig(level=logging.ERROR)
+    # slixmpp leaves its filter task pending at disconnect: not an error.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     client = Login(jid, password)
     client.connect((host, int(port)))
     loop = asyncio.get_event_loop()
