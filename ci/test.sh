@@ -89,6 +89,25 @@ integration() {
 	pytest_stage testbed-tools testbed/tests
 }
 
+# The appliance (issue #4): the package and its lintian check, the
+# ansible role (lint, and applied twice to a chroot: changed=0), the
+# image built with debootstrap and booted under QEMU both ways. Each make
+# target is one test. debootstrap and QEMU need root.
+appliance() {
+	echo "== appliance: package, ansible role, image, boot tests"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIPPED: appliance (not root: debootstrap needs it)" >&2
+		skipped=$((skipped + 6))
+		return
+	fi
+	for target in deb lintian ansible-lint ansible-test image \
+	    image-boot-test image-boot-test-bootloader; do
+		t0=$(date +%s)
+		stage "make $target" make "$target"
+		echo "make $target: $(($(date +%s) - t0)) s"
+	done
+}
+
 # The QEMU testbed's core scenarios (make testbed-test), one test each.
 # It needs root, /dev/net/tun and QEMU; without them it is skipped,
 # loudly, and counted as skipped.
@@ -122,6 +141,7 @@ stage "lint" ci/lint.sh
 unit
 valgrind_stage
 integration
+appliance
 testbed
 
 if [ "$skipped" -gt 0 ]; then
