@@ -11,7 +11,8 @@ BENCH_DIR	:= $(BUILD)/bench
 BENCH_RUNS	?= 3
 XBENCH		:= $(BENCH_DIR)/xbench
 XBENCH_SRCS	:= server/bench/xbench.c server/bench/xsess.c \
-		   server/src/log.c server/src/xmalloc.c
+		   server/src/log.c server/src/xmalloc.c \
+		   server/src/expat_nodefer.c
 XBENCH_CFLAGS	:= -std=c11 -D_GNU_SOURCE -O2 -g -fstack-protector-strong \
 		   -D_FORTIFY_SOURCE=2 -Wall -Wextra -Werror -Wshadow \
 		   -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \

@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "expat_nodefer.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -371,6 +372,7 @@ xs_parser_reset(struct xs *s)
 		XML_ParserReset(s->xp, NULL);
 	XML_SetUserData(s->xp, s);
 	XML_SetElementHandler(s->xp, xs_on_start, xs_on_end);
+	expat_no_deferral(s->xp);
 	s->depth = 0;
 	s->restart = false;
 }

@@ -15,9 +15,12 @@
  *   ends (one huge start tag or text run) is refused once it passes the
  *   limit whether it arrives byte by byte or in one buffer: neither expat
  *   nor the tree ever holds much more than the limit.
- * - CPU: expat up to 2.5 scans an unfinished token again on every call
+ * - CPU: expat scans an unfinished token again on every call
  *   (CVE-2023-52425), so a huge start tag trickled byte by byte costs
  *   quadratic time. The bytes rescanned per stanza are counted and capped.
+ *   Expat's own remedy, reparse deferral, is switched off: it holds back
+ *   a complete stanza until more bytes arrive, and an XMPP client waits
+ *   for the answer to the stanza it just sent (expat_nodefer.c).
  * Errors carry the RFC 6120 §4.9.3 condition name.
  *
  * Expat must not be reset or freed from inside its own callbacks, so
@@ -36,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "expat_nodefer.h"
 #include "log.h"
 #include "stanza.h"
 #include "xmalloc.h"
@@ -498,10 +502,7 @@ xmlp_setup(struct xmlp *p)
 	XML_SetSkippedEntityHandler(xp, xmlp_skipped);
 	XML_SetExternalEntityRefHandler(xp, xmlp_extref);
 	XML_SetParamEntityParsing(xp, XML_PARAM_ENTITY_PARSING_NEVER);
-#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
-	/* A stanza must be delivered as soon as its last byte is in. */
-	XML_SetReparseDeferralEnabled(xp, XML_FALSE);
-#endif
+	expat_no_deferral(xp);
 }
 
 static void

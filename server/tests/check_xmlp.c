@@ -553,6 +553,30 @@ START_TEST(xmlp_big_tag_in_pieces_ok)
 }
 END_TEST
 
+/*
+ * The last few bytes of a stanza whose start tag came in a big piece:
+ * the stanza is out at once. Expat's reparse deferral (2.6, and the
+ * bookworm backport) would hold it until the buffer doubled.
+ */
+START_TEST(xmlp_small_tail_not_deferred)
+{
+	struct rec	*r = rec_new(NULL);
+	char		 tag[3001];
+
+	memset(tag, 'a', sizeof(tag));
+	memcpy(tag, "<message to='", 13);
+	ck_assert_int_eq(feed_str(r, HDR), 0);
+	ck_assert_int_eq(xmlp_feed(r->p, tag, 2997), 0);
+	ck_assert_int_eq(r->nstanzas, 0);
+	ck_assert_int_eq(xmlp_feed(r->p, "'/>", 3), 0);
+	ck_assert_int_eq(r->nstanzas, 1);
+	/* And a tiny stanza after it, alone in its own read. */
+	ck_assert_int_eq(xmlp_feed(r->p, "<r/>", 4), 0);
+	ck_assert_int_eq(r->nstanzas, 2);
+	rec_free(r);
+}
+END_TEST
+
 START_TEST(xmlp_keepalives_are_free)
 {
 	struct rec	*r = rec_new(NULL);
@@ -829,6 +853,7 @@ xmlp_suite(void)
 	    2 * (int)(sizeof(endless_prefix) / sizeof(endless_prefix[0])));
 	tcase_add_test(tc, xmlp_trickled_tag_is_cut_off);
 	tcase_add_test(tc, xmlp_big_tag_in_pieces_ok);
+	tcase_add_test(tc, xmlp_small_tail_not_deferred);
 	tcase_add_test(tc, xmlp_keepalives_are_free);
 	tcase_add_test(tc, xmlp_many_small_in_one_buffer);
 	tcase_add_test(tc, xmlp_depth_limit);
