@@ -35,8 +35,10 @@ fuzz:
 valgrind:
 	$(SERVER) valgrind
 
+# A killed image build may have left its chroot mounts under build/.
 clean:
-	rm -rf $(BUILD)
+	image/umount-below.sh $(BUILD)
+	rm -rf --one-file-system $(BUILD)
 
 .PHONY: all check unit integration test run lint fuzz valgrind clean
 

@@ -21,7 +21,7 @@ main() {
 	tar=$("$here/mkrootfs.sh" "$(dirname "$work")/image/cache")
 	"$here/configure.sh" "$tar" "$deb" "$work/tree" "$work/manifest.txt"
 	grep -h 'PLAY RECAP' -A2 "$work"/tree.ansible*.log >&2
-	rm -rf -- "$work/tree"
+	rmtree "$work/tree"
 	msg "PASS: second run changed=0"
 }
 

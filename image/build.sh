@@ -45,7 +45,7 @@ main() {
 	stage configure "$here/configure.sh" "$tar" "$deb" "$out/tree" \
 	    "$out/manifest.txt"
 	stage disk "$here/mkdisk.sh" "$out/tree" "$out"
-	rm -rf "$out/tree"
+	rmtree "$out/tree"
 	(cd "$out" && sha256sum xmppd-bookworm.qcow2 vmlinuz initrd.img \
 	    cmdline manifest.txt >SHA256SUMS)
 	echo "$SOURCE_DATE_EPOCH" >"$out/SOURCE_DATE_EPOCH"

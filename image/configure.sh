@@ -138,7 +138,7 @@ main() {
 	NET_IPV4=${NET_IPV4-192.0.2.10/24} NET_IPV6=${NET_IPV6-2001:db8:1::10/64}
 	NET_GW4=${NET_GW4-192.0.2.1} NET_GW6=${NET_GW6-2001:db8:1::1}
 	NET_DNS=${NET_DNS-}
-	rm -rf -- "$3"
+	rmtree "$3"
 	mkdir -p "$3"
 	tree=$(cd "$3" && pwd)
 	trap cleanup EXIT

@@ -41,13 +41,24 @@ write_sources() {
 	SOURCES
 }
 
-# Mount what maintainer scripts expect; chroot_umount undoes it.
+# Mount what maintainer scripts expect; chroot_umount undoes it. /dev is
+# a private tmpfs with the few nodes package scripts use, never a bind of
+# the host's: a tree left mounted by a killed build and then removed must
+# not take the host's device nodes with it.
 chroot_mount() {
-	local root=$1
+	local root=$1 n name major minor
 	mount -t proc proc "$root/proc"
 	mount -t sysfs sysfs "$root/sys"
-	mount --bind /dev "$root/dev"
-	mount --bind /dev/pts "$root/dev/pts"
+	mount -t tmpfs -o mode=0755,size=1m,nosuid,noexec tmpfs "$root/dev"
+	for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+		IFS=: read -r name major minor <<<"$n"
+		mknod -m 0666 "$root/dev/$name" c "$major" "$minor"
+	done
+	mkdir -m 0755 "$root/dev/pts" "$root/dev/shm"
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts \
+	    "$root/dev/pts"
+	ln -s pts/ptmx "$root/dev/ptmx"
+	ln -s /proc/self/fd "$root/dev/fd"
 	# No daemon may start inside the build chroot.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -59,6 +70,13 @@ chroot_umount() {
 	for m in dev/pts dev sys proc; do
 		if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi
 	done
+}
+
+# Remove a build tree, unmounting first whatever a killed build left
+# mounted in it, and never crossing into another file system.
+rmtree() {
+	"$(dirname "${BASH_SOURCE[0]}")/umount-below.sh" "$1"
+	rm -rf --one-file-system -- "$1"
 }
 
 in_chroot() {

@@ -21,7 +21,7 @@ cleanup() {
 	set +e
 	if [[ -n $tmp ]]; then
 		chroot_umount "$tmp/root"
-		rm -rf -- "$tmp"
+		rmtree "$tmp"
 	fi
 	exit "$rc"
 }

@@ -78,7 +78,7 @@ main() {
 	if ! cmp -s "$a/initrd.img" "$b/initrd.img" && command -v diffoscope >/dev/null; then
 		diffoscope --text - "$a/initrd.img" "$b/initrd.img" | head -n 100 >&2 || :
 	fi
-	rm -rf -- "$t"
+	rmtree "$t"
 	return 1
 }
 
