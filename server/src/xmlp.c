@@ -21,6 +21,14 @@
  *   Expat's own remedy, reparse deferral, is switched off: it holds back
  *   a complete stanza until more bytes arrive, and an XMPP client waits
  *   for the answer to the stanza it just sent (expat_nodefer.c).
+ * - memory: an expat parser holds ~11 KiB (hash tables, string pools, its
+ *   input buffer), as much as the TLS state of a connection. Between
+ *   stanzas, with nothing pending, it is parked: handed to a small pool
+ *   of reset parsers and dropped from the stream. The next bytes take one
+ *   back and replay a copy of the stream header (its element name and
+ *   every namespace declaration, nothing else) with the handlers muted,
+ *   which puts expat in the state it was in: inside the stream element,
+ *   with the same bindings. Offsets are kept in our own byte space.
  * Errors carry the RFC 6120 §4.9.3 condition name.
  *
  * Expat must not be reset or freed from inside its own callbacks, so
@@ -51,6 +59,7 @@
 #define XMLP_RESCAN_X	64	/* rescans allowed, in max_stanza units */
 #define XMLP_RESCAN_MIN	(1024 * 1024)
 #define XMLP_NS_SERVER	"jabber:server"
+#define XMLP_POOL	32	/* parked parsers kept for reuse */
 
 enum xmlp_state {
 	XMLP_RUNNING,
@@ -74,6 +83,10 @@ struct xmlp {
 	uint64_t		 mark;		/* start of current unit */
 	uint64_t		 last_end;	/* end of the last event */
 	uint64_t		 rescan;	/* bytes expat scanned twice */
+	int64_t			 xp_shift;	/* expat index - our offset */
+	char			*hdr;		/* header to replay, or NULL */
+	size_t			 hdr_len;
+	bool			 replaying;	/* handlers muted */
 	bool			 in_feed;
 	bool			 reset_pending;	/* xmlp_reset() in a callback */
 	uint64_t		 reset_at;	/* ... taking effect here */
@@ -99,7 +112,7 @@ static bool
 xmlp_live(const struct xmlp *p)
 {
 	return p->state == XMLP_RUNNING && !p->reset_pending &&
-	    !p->free_pending;
+	    !p->free_pending && !p->replaying;
 }
 
 static void
@@ -129,7 +142,16 @@ xmlp_event_end(const struct xmlp *p)
 
 	if (idx < 0)
 		return p->fed;
-	return (uint64_t)idx + (uint64_t)(cnt > 0 ? cnt : 0);
+	return (uint64_t)(idx - p->xp_shift) + (uint64_t)(cnt > 0 ? cnt : 0);
+}
+
+/* Absolute input offset of the start of the event being reported. */
+static uint64_t
+xmlp_event_start(const struct xmlp *p)
+{
+	XML_Index	 idx = XML_GetCurrentByteIndex(p->xp);
+
+	return idx < 0 ? p->fed : (uint64_t)(idx - p->xp_shift);
 }
 
 /* A stanza, the header or stream-level whitespace starts at offset. */
@@ -246,6 +268,73 @@ xmlp_element(struct xmlp *p, const struct xmlp_qname *q, bool inherit)
 	return stanza_new(b, inherit ? NULL : b + q->local_len + 1);
 }
 
+/* Append len bytes to the header being recorded for replay. */
+static void
+xmlp_hdr_add(struct xmlp *p, const char *s, size_t len)
+{
+	p->hdr = xreallocarray(p->hdr, p->hdr_len + len + 1, 1);
+	memcpy(p->hdr + p->hdr_len, s, len);
+	p->hdr_len += len;
+	p->hdr[p->hdr_len] = '\0';
+}
+
+/* An attribute value, escaped so expat reads back exactly s. */
+static void
+xmlp_hdr_add_value(struct xmlp *p, const char *s)
+{
+	const char	*esc;
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':  esc = "&amp;"; break;
+		case '<':  esc = "&lt;"; break;
+		case '\'': esc = "&apos;"; break;
+		case '\t': esc = "&#9;"; break;
+		case '\n': esc = "&#10;"; break;
+		case '\r': esc = "&#13;"; break;
+		default:
+			xmlp_hdr_add(p, s, 1);
+			continue;
+		}
+		xmlp_hdr_add(p, esc, strlen(esc));
+	}
+}
+
+/* One namespace declaration of the stream header, as " xmlns:p='uri'". */
+static void
+xmlp_hdr_decl(struct xmlp *p, const XML_Char *prefix, const XML_Char *uri)
+{
+	xmlp_hdr_add(p, " xmlns", 6);
+	if (prefix != NULL) {
+		xmlp_hdr_add(p, ":", 1);
+		xmlp_hdr_add(p, prefix, strlen(prefix));
+	}
+	xmlp_hdr_add(p, "='", 2);
+	xmlp_hdr_add_value(p, uri != NULL ? uri : "");
+	xmlp_hdr_add(p, "'", 1);
+}
+
+/* Wrap the recorded declarations into "<prefix:stream ...>". */
+static void
+xmlp_hdr_finish(struct xmlp *p, const struct xmlp_qname *q)
+{
+	char	*decls = p->hdr;
+	size_t	 decls_len = p->hdr_len;
+
+	p->hdr = NULL;
+	p->hdr_len = 0;
+	xmlp_hdr_add(p, "<", 1);
+	if (q->prefix != NULL) {
+		xmlp_hdr_add(p, q->prefix, q->prefix_len);
+		xmlp_hdr_add(p, ":", 1);
+	}
+	xmlp_hdr_add(p, q->local, q->local_len);
+	if (decls != NULL)
+		xmlp_hdr_add(p, decls, decls_len);
+	xmlp_hdr_add(p, ">", 1);
+	free(decls);
+}
+
 /* RFC 6120 §4.8: check <stream:stream> and hand it to the owner. */
 static void
 xmlp_header(struct xmlp *p, const XML_Char *name, const XML_Char **atts)
@@ -263,6 +352,7 @@ xmlp_header(struct xmlp *p, const XML_Char *name, const XML_Char **atts)
 		return;
 	}
 	p->header_seen = true;
+	xmlp_hdr_finish(p, &q);
 	xmlp_new_unit(p, xmlp_event_end(p));
 	hdr = stanza_new("stream", NS_STREAMS);
 	xmlp_set_attrs(p, hdr, atts);
@@ -295,8 +385,7 @@ xmlp_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		return;
 	}
 	if (p->depth == 2)
-		xmlp_new_unit(p,
-		    (uint64_t)XML_GetCurrentByteIndex(p->xp));
+		xmlp_new_unit(p, xmlp_event_start(p));
 	if (xmlp_too_big(p, xmlp_event_end(p)))
 		return;
 	xmlp_split(name, &q);
@@ -367,13 +456,19 @@ xmlp_text(void *arg, const XML_Char *s, int len)
 		stanza_add_text(p->cur, s, (size_t)len);
 }
 
+/*
+ * The stream header's declarations: its default namespace is checked,
+ * and each one is kept for the replay.
+ */
 static void
 xmlp_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct xmlp	*p = arg;
 
-	/* Only the stream header's default namespace matters here. */
-	if (p->depth != 0 || prefix != NULL || uri == NULL)
+	if (!xmlp_live(p) || p->depth != 0)
+		return;
+	xmlp_hdr_decl(p, prefix, uri);
+	if (prefix != NULL || uri == NULL)
 		return;
 	p->content_ns_ok = strcmp(uri, NS_CLIENT) == 0 ||
 	    strcmp(uri, XMLP_NS_SERVER) == 0;
@@ -515,7 +610,79 @@ xmlp_clear(struct xmlp *p)
 	p->depth = 0;
 	p->content_ns_ok = p->header_seen = false;
 	p->fed = p->mark = p->last_end = p->rescan = 0;
+	p->xp_shift = 0;
+	free(p->hdr);
+	p->hdr = NULL;
+	p->hdr_len = 0;
 	p->reset_pending = p->discard = false;
+}
+
+/* Parked parsers, reset, each keeping the memory it had grown. */
+static XML_Parser	xmlp_pool[XMLP_POOL];
+static size_t		xmlp_npool;
+
+static XML_Parser
+xmlp_pool_get(void)
+{
+	XML_Parser	 xp;
+
+	if (xmlp_npool > 0)
+		return xmlp_pool[--xmlp_npool];
+	if ((xp = XML_ParserCreateNS("UTF-8", XMLP_SEP)) == NULL)
+		fatalx("%s: XML_ParserCreateNS failed", __func__);
+	return xp;
+}
+
+/* Parsers parked in the pool (for tests and statistics). */
+size_t
+xmlp_pool_size(void)
+{
+	return xmlp_npool;
+}
+
+static void
+xmlp_pool_put(XML_Parser xp)
+{
+	if (xmlp_npool < XMLP_POOL && XML_ParserReset(xp, "UTF-8") == XML_TRUE)
+		xmlp_pool[xmlp_npool++] = xp;
+	else
+		XML_ParserFree(xp);
+}
+
+/*
+ * After a feed: between stanzas with every byte reported (expat holds
+ * no partial token), the stream's state is its header alone, so the
+ * parser can go back to the pool.
+ */
+static void
+xmlp_park(struct xmlp *p)
+{
+	if (p->xp == NULL || p->state != XMLP_RUNNING || p->depth != 1 ||
+	    p->root != NULL || p->hdr == NULL || p->last_end != p->fed)
+		return;
+	xmlp_pool_put(p->xp);
+	p->xp = NULL;
+}
+
+/* Before a feed: take a parser and replay the header into it, muted. */
+static int
+xmlp_unpark(struct xmlp *p)
+{
+	enum XML_Status	 st;
+
+	if (p->xp != NULL)
+		return 0;
+	p->xp = xmlp_pool_get();
+	xmlp_setup(p);
+	p->replaying = true;
+	st = XML_Parse(p->xp, p->hdr, (int)p->hdr_len, XML_FALSE);
+	p->replaying = false;
+	if (st != XML_STATUS_OK) {
+		xmlp_fail(p, "internal-server-error");
+		return -1;
+	}
+	p->xp_shift = (int64_t)p->hdr_len - (int64_t)p->fed;
+	return 0;
 }
 
 /* A parser for one stream; limits are copied. */
@@ -525,8 +692,7 @@ xmlp_new(const struct xmlp_cb *cb, void *arg, const struct xmlp_limits *lim)
 	struct xmlp	*p;
 
 	p = xcalloc(1, sizeof(*p));
-	if ((p->xp = XML_ParserCreateNS("UTF-8", XMLP_SEP)) == NULL)
-		fatalx("%s: XML_ParserCreateNS failed", __func__);
+	p->xp = xmlp_pool_get();
 	p->cb = cb;
 	p->arg = arg;
 	p->lim = *lim;
@@ -539,7 +705,9 @@ static int
 xmlp_reset_now(struct xmlp *p)
 {
 	xmlp_clear(p);
-	if (XML_ParserReset(p->xp, "UTF-8") != XML_TRUE) {
+	if (p->xp == NULL)
+		p->xp = xmlp_pool_get();
+	else if (XML_ParserReset(p->xp, "UTF-8") != XML_TRUE) {
 		p->state = XMLP_FAILED;
 		p->err = "internal-server-error";
 		return -1;
@@ -666,7 +834,7 @@ xmlp_feed(struct xmlp *p, const char *buf, size_t len)
 		xmlp_fail(p, "internal-server-error");
 		return -1;
 	}
-	if (p->state != XMLP_RUNNING)
+	if (p->state != XMLP_RUNNING || xmlp_unpark(p) == -1)
 		return -1;
 	p->in_feed = true;
 	rc = xmlp_feed_slices(p, buf, len);
@@ -675,7 +843,9 @@ xmlp_feed(struct xmlp *p, const char *buf, size_t len)
 	if (p->free_pending) {
 		p->free_pending = false;
 		xmlp_free(p);
+		return rc;
 	}
+	xmlp_park(p);
 	return rc;
 }
 
@@ -702,7 +872,9 @@ xmlp_free(struct xmlp *p)
 		return;
 	}
 	stanza_unref(p->root);
-	XML_ParserFree(p->xp);
+	if (p->xp != NULL)
+		xmlp_pool_put(p->xp);
+	free(p->hdr);
 	free(p->scratch);
 	free(p);
 }

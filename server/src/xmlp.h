@@ -46,6 +46,8 @@ int		 xmlp_reset(struct xmlp *);
  * policy-violation, invalid-namespace, bad-format, internal-server-error. */
 const char	*xmlp_error(const struct xmlp *);
 void		 xmlp_free(struct xmlp *);
+/* Idle expat parsers kept for reuse (at most 32). */
+size_t		 xmlp_pool_size(void);
 
 /*
  * Parse one serialized jabber:client stanza (as stored by the offline

@@ -577,6 +577,73 @@ START_TEST(xmlp_small_tail_not_deferred)
 }
 END_TEST
 
+/*
+ * Between stanzas the expat parser is parked and the header replayed
+ * into a pooled one on the next bytes: prefixes bound on the header,
+ * escaped URIs and the end-tag match must survive that.
+ */
+START_TEST(xmlp_parked_header_bindings_survive)
+{
+	struct rec	*r = rec_new(NULL);
+	struct stanza	*c;
+
+	ck_assert_int_eq(feed_str(r, "<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' "
+	    "xmlns:q='urn:a&amp;b&apos;c&#9;d&lt;' to='example.org' "
+	    "version='1.0'>"), 0);
+	ck_assert_int_eq(r->opens, 1);
+	ck_assert_int_eq(feed_str(r, "<message><q:x/></message>"), 0);
+	ck_assert_int_eq(feed_str(r, "\n<iq><q:y/></iq> "), 0);
+	ck_assert_int_eq(r->nstanzas, 2);
+	c = stanza_first_child(r->last);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(stanza_ns(c), "urn:a&b'c\td<");
+	ck_assert_str_eq(stanza_ns(r->last), "jabber:client");
+	ck_assert_int_eq(r->opens, 1);
+	ck_assert_int_eq(feed_str(r, END), 0);
+	ck_assert_int_eq(r->closes, 1);
+	rec_free(r);
+}
+END_TEST
+
+START_TEST(xmlp_parked_wrong_end_tag)
+{
+	struct rec	*r = rec_new(NULL);
+
+	ck_assert_int_eq(feed_str(r, HDR "<a/>"), 0);
+	ck_assert_int_eq(feed_str(r, "</stream:streamx>"), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "not-well-formed");
+	ck_assert_int_eq(r->closes, 0);
+	rec_free(r);
+}
+END_TEST
+
+/* Many streams parked at once, then each fed again, in turn. */
+START_TEST(xmlp_parked_many_streams)
+{
+	struct rec	*r[100];
+	char		 buf[64];
+	size_t		 i;
+
+	for (i = 0; i < 100; i++)
+		r[i] = rec_new(NULL);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(feed_str(r[i], HDR), 0);
+	/* Each parked its parser; the pool keeps 32 of them. */
+	ck_assert_uint_eq(xmlp_pool_size(), 32);
+	for (i = 0; i < 100; i++) {
+		snprintf(buf, sizeof(buf), "<m id='%zu'/>", i);
+		ck_assert_int_eq(feed_str(r[i], buf), 0);
+		ck_assert_int_eq(r[i]->nstanzas, 1);
+	}
+	for (i = 0; i < 100; i++) {
+		snprintf(buf, sizeof(buf), "%zu", i);
+		ck_assert_str_eq(stanza_attr(r[i]->last, "id"), buf);
+		rec_free(r[i]);
+	}
+}
+END_TEST
+
 START_TEST(xmlp_keepalives_are_free)
 {
 	struct rec	*r = rec_new(NULL);
@@ -854,6 +921,9 @@ xmlp_suite(void)
 	tcase_add_test(tc, xmlp_trickled_tag_is_cut_off);
 	tcase_add_test(tc, xmlp_big_tag_in_pieces_ok);
 	tcase_add_test(tc, xmlp_small_tail_not_deferred);
+	tcase_add_test(tc, xmlp_parked_header_bindings_survive);
+	tcase_add_test(tc, xmlp_parked_wrong_end_tag);
+	tcase_add_test(tc, xmlp_parked_many_streams);
 	tcase_add_test(tc, xmlp_keepalives_are_free);
 	tcase_add_test(tc, xmlp_many_small_in_one_buffer);
 	tcase_add_test(tc, xmlp_depth_limit);
