@@ -24,6 +24,7 @@ Every wait is bounded. Standard library only (Debian's /usr/bin/python3).
 import asyncio
 import base64
 import collections
+import ctypes
 import itertools
 import logging
 import ssl
@@ -80,12 +81,40 @@ class LinkDown(Exception):
     """The TCP link ended or was declared dead."""
 
 
+def _expat_no_deferral(c_parser):
+    """Switch off expat's reparse deferral for an _elementtree.XMLParser.
+
+    Bookworm's expat (2.5.0-1+deb12u2 and later) backports the 2.6
+    deferral: a complete stanza, or the closing </stream:stream>, can be
+    held back until more bytes arrive, which never happens when the peer
+    waits for our answer. Python 3.11 has no switch for it (3.13's
+    flush()), so call the library's own through ctypes on the parser's
+    XML_Parser, the first field after the object header; expat keeps the
+    owning object as its user data (first field of its struct), which
+    proves the pointer before anything is written through it. Returns
+    whether deferral is now off (False where the library has no switch,
+    which also means it does not defer)."""
+    try:
+        lib = ctypes.CDLL("libexpat.so.1")
+        setter = lib.XML_SetReparseDeferralEnabled
+    except (OSError, AttributeError):
+        return False
+    hdr = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)
+    xp = ctypes.c_void_p.from_address(id(c_parser) + hdr).value
+    if not xp or ctypes.c_void_p.from_address(xp).value != id(c_parser):
+        raise RuntimeError("unexpected _elementtree.XMLParser layout")
+    setter.argtypes = (ctypes.c_void_p, ctypes.c_ubyte)
+    setter.restype = ctypes.c_ubyte
+    return bool(setter(xp, 0))
+
+
 class StreamParser:
     """Bytes of one XML stream -> ('open', attrib), ('stanza', element),
     ('close', None). A new parser is needed after each stream restart."""
 
     def __init__(self):
         self._p = ET.XMLPullParser(events=("start", "end"))
+        _expat_no_deferral(self._p._parser)
         self._depth = 0
         self._root = None
 
