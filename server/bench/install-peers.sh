@@ -6,7 +6,7 @@
 # stopped: the bench runs private instances on loopback under a temp dir.
 set -euo pipefail
 
-readonly PKGS=(prosody lua-dbi-sqlite3 ejabberd)
+readonly PKGS=(prosody lua-dbi-sqlite3 ejabberd erlang-p1-sqlite3)
 readonly POLICY=/usr/sbin/policy-rc.d
 
 die() { echo "install-peers.sh: $*" >&2; exit 1; }

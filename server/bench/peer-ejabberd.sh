@@ -33,11 +33,13 @@ listen:
     module: ejabberd_c2s
     starttls_required: true
     max_stanza_size: 262144
+    backlog: 1024
   - port: $((BENCH_PORT + 1))
     ip: "127.0.0.1"
     module: ejabberd_c2s
     tls: true
     max_stanza_size: 262144
+    backlog: 1024
 acl:
   local:
     user_regexp: ""
@@ -49,11 +51,10 @@ access_rules:
 modules:
   mod_roster: {}
   mod_disco: {}
-  mod_carbons: {}
+  mod_carboncopy: {}
   mod_ping: {}
   mod_stream_mgmt:
     resume_timeout: 300
-    max_ack_queue: 100000
   mod_mam:
     default: always
     db_type: sql
@@ -79,10 +80,14 @@ PY
 	chown -R ejabberd: "$dir"
 }
 
+# As the ejabberd user directly: through su (ejabberdctl's own way from
+# root) PAM cuts RLIMIT_NOFILE to 1024, and ejabberd fails its accepts
+# with "too many open files" after ~1,000 sessions.
 ejctl() {
 	local dir=$1
 	shift
-	ejabberdctl --config-dir "$dir" --config "$dir/ejabberd.yml" \
+	HOME=/var/lib/ejabberd setpriv --reuid=ejabberd --regid=ejabberd \
+	    --init-groups ejabberdctl --config-dir "$dir" --config "$dir/ejabberd.yml" \
 	    --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/log" \
 	    --spool "$dir/spool" "$@"
 }
@@ -90,12 +95,17 @@ ejctl() {
 ejabberd_start() {
 	local dir=$1 i
 	EJ_DIR=$dir
+	# Erlang starts epmd on first use; if it is ours, stop it at the end.
+	if [[ -z ${EJ_EPMD_OURS:-} ]]; then
+		if pgrep -x epmd >/dev/null; then EJ_EPMD_OURS=no; else
+			EJ_EPMD_OURS=yes; fi
+	fi
 	ejctl "$dir" foreground >>"$dir/stdout.log" 2>&1 &
 	EJ_WRAPPER=$!
 	wait_port "$BENCH_PORT"
 	# The figures are the Erlang VM's: find beam.smp of our node.
 	for ((i = 0; i < 50; i++)); do
-		PEER_PID=$(pgrep -u ejabberd -f -- "-sname $EJ_NODE" |
+		PEER_PID=$(pgrep -u ejabberd -f -- "beam.smp.*-sname $EJ_NODE" |
 		    head -n 1) && [[ -n $PEER_PID ]] && break
 		sleep 0.1
 	done
@@ -108,6 +118,16 @@ ejabberd_stop() {
 	stop_pid "$PEER_PID"
 	stop_pid "$EJ_WRAPPER"
 	EJ_WRAPPER=
+	# Stopped: a later ejabberdctl call would recreate its spool dir.
+	EJ_DIR=
+}
+
+# After the last run: epmd too, if ejabberd started it for us.
+ejabberd_done() {
+	ejabberd_stop
+	if [[ ${EJ_EPMD_OURS:-} == yes ]]; then
+		epmd -kill >/dev/null 2>&1 || true
+	fi
 }
 
 # ejabberd's own archive table, written directly while it is stopped.

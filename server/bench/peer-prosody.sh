@@ -31,7 +31,6 @@ archive_expires_after = "never"
 default_archive_policy = true
 max_archive_query_results = 100
 smacks_hibernation_time = 300
-smacks_max_queue_size = 100000
 limits = { c2s = { rate = "1000mb/s"; burst = "10s" } }
 c2s_stanza_size_limit = 262144
 modules_enabled = {
@@ -39,6 +38,7 @@ modules_enabled = {
 	"smacks"; "mam"; "limits";
 }
 modules_disabled = { "s2s"; "offline" }
+certificates = "$dir"
 ssl = { key = "$dir/key.pem"; certificate = "$dir/cert.pem" }
 VirtualHost "$BENCH_DOMAIN"
 CONF
@@ -49,14 +49,28 @@ prosody_setup() {
 	mkdir -p "$dir/data"
 	make_cert "$dir"
 	prosody_conf "$dir"
-	# A first start creates the SQL schema; then the users go in.
-	prosody_start "$dir"
-	prosody_stop
+	# mod_storage_sql's own schema (0.12, SQLite), then the users.
 	"$PYTHON" - "$dir/prosody.sqlite" "$nusers" "$BENCH_PASS" \
 	    "$BENCH_DOMAIN" <<'PY'
 import sqlite3, sys
 db, n, pw, host = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 c = sqlite3.connect(db)
+c.executescript("""
+CREATE TABLE prosody (host TEXT NOT NULL, user TEXT NOT NULL,
+  store TEXT NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
+  value MEDIUMTEXT NOT NULL);
+CREATE INDEX prosody_index ON prosody (host, user, store, key);
+CREATE TABLE prosodyarchive (sort_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  host TEXT NOT NULL, user TEXT NOT NULL, store TEXT NOT NULL,
+  key TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL,
+  type TEXT NOT NULL, value MEDIUMTEXT NOT NULL);
+CREATE UNIQUE INDEX prosodyarchive_index
+  ON prosodyarchive (host, user, store, key);
+CREATE INDEX prosodyarchive_with_when
+  ON prosodyarchive (host, user, store, "with", "when");
+CREATE INDEX prosodyarchive_when ON prosodyarchive (host, user, store, "when");
+CREATE INDEX prosodyarchive_sort ON prosodyarchive (host, user, store, sort_id);
+""")
 c.executemany("INSERT INTO prosody (host, user, store, key, type, value) "
               "VALUES (?, ?, 'accounts', 'password', 'string', ?)",
               [(host, "u%05d" % i, pw) for i in range(n)])

@@ -20,6 +20,7 @@ readonly BENCH_PASS=bench-secret-1
 readonly BENCH_USERS=10000
 readonly BENCH_MAM_N=100000
 PEER_PID=
+BENCH_TMP=
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -79,15 +80,16 @@ one_run() {
 	"${srv}_stop"
 	"${srv}_start" "$dir"
 	xb -m login -n 2000 -c 50 -T 60 >"$o-login-$run.json"
-	xb -m msg -P 50 -W 50 -n 20000 -T 60 >"$o-msg-$run.json"
+	xb -m msg -P 50 -W 50 -n 20000 -T 30 >"$o-msg-$run.json"
 	xb -m mam -n 200 -W 50 -T 60 >"$o-mam-$run.json"
-	xb -m resume -n 1000 -R 10 -T 120 >"$o-resume-$run.json"
+	xb -m resume -n 1000 -R 10 -T 60 >"$o-resume-$run.json"
 	"${srv}_stop"
 }
 
 bench_server() {
 	local srv=$1 dir run
 	dir=$(mktemp -d "/tmp/bench-$srv.XXXXXX")
+	BENCH_TMP=$dir
 	echo "run.sh: $srv in $dir" >&2
 	"${srv}_setup" "$dir" "$BENCH_USERS"
 	"${srv}_start" "$dir"
@@ -103,13 +105,17 @@ bench_server() {
 		    >"$OUT/xmppd-idle-max.json"
 		"${srv}_stop"
 	fi
+	if declare -F "${srv}_done" >/dev/null; then "${srv}_done"; fi
 	rm -rf -- "$dir"
+	BENCH_TMP=
 }
 
 cleanup() {
 	local rc=$?
 	set +e
+	if [[ -n ${EJ_DIR:-} ]]; then ejabberd_done; fi
 	stop_pid "$PEER_PID"
+	if [[ -n $BENCH_TMP ]]; then rm -rf -- "$BENCH_TMP"; fi
 	exit "$rc"
 }
 
@@ -119,7 +125,13 @@ main() {
 	[[ -x $XBENCH ]] || die "$XBENCH missing: make xbench"
 	trap cleanup EXIT
 	mkdir -p "$OUT"
-	# Each server may hold 10,000+ sockets: as many fds as allowed.
+	# A server and the load generator each hold 100,000+ sockets; with
+	# CAP_SYS_RESOURCE the hard limit goes up to fs.nr_open, and anyone
+	# may raise the soft limit to the hard one.
+	ulimit -Hn "$(awk '{ print ($1 < 1048576) ? $1 : 1048576 }' \
+	    /proc/sys/fs/nr_open)" 2>/dev/null ||
+	    echo "run.sh: cannot raise the hard RLIMIT_NOFILE ($(ulimit -Hn))" \
+		"without CAP_SYS_RESOURCE: max sessions is bounded by it" >&2
 	ulimit -n "$(ulimit -Hn)"
 	for srv in "$@"; do
 		bench_server "$srv"

@@ -444,11 +444,12 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The p-quantile of n samples; -1 when there are none (JSON has no NaN). */
 static double
 pct(double *v, unsigned n, double p)
 {
 	if (n == 0)
-		return NAN;
+		return -1.0;
 	qsort(v, n, sizeof(*v), cmp_double);
 	return v[(unsigned)lrint(p * (n - 1))];
 }
