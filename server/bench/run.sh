@@ -59,9 +59,13 @@ make_cert() {
 	    -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
 }
 
+# The elapsed time of every workload goes to stderr, so a slow phase shows
+# in the log of `make bench` (its whole run has a 30-minute goal).
 xb() {
+	local t0=$SECONDS
 	"$XBENCH" -p "$BENCH_PORT" -d "$BENCH_DOMAIN" -w "$BENCH_PASS" \
 	    -U "$BENCH_USERS" -S "$PEER_PID" "$@" || true
+	echo "run.sh: ${2:-?}: $((SECONDS - t0)) s (at $SECONDS s)" >&2
 }
 
 # Largest session count this host lets one process hold (RLIMIT_NOFILE).
@@ -90,13 +94,13 @@ bench_server() {
 	local srv=$1 dir run
 	dir=$(mktemp -d "/tmp/bench-$srv.XXXXXX")
 	BENCH_TMP=$dir
-	echo "run.sh: $srv in $dir" >&2
+	echo "run.sh: $srv in $dir (at $SECONDS s)" >&2
 	"${srv}_setup" "$dir" "$BENCH_USERS"
 	"${srv}_start" "$dir"
 	"${srv}_fill_mam" "$dir" >"$OUT/$srv-fill.json"
 	"${srv}_stop"
 	for ((run = 1; run <= RUNS; run++)); do
-		echo "run.sh: $srv run $run/$RUNS" >&2
+		echo "run.sh: $srv run $run/$RUNS (at $SECONDS s)" >&2
 		one_run "$srv" "$dir" "$run"
 	done
 	if [[ $srv == xmppd ]]; then
