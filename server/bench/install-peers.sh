@@ -34,8 +34,16 @@ quiesce_services() {
 	done
 }
 
+# ejabberd's postinst runs Erlang, which leaves an epmd daemon behind even
+# though the service itself is not started: stop it if the install did.
+stop_new_epmd() {
+	if [[ $1 == no ]] && pgrep -x epmd >/dev/null; then
+		epmd -kill >/dev/null 2>&1 || true
+	fi
+}
+
 main() {
-	local missing=() p
+	local missing=() p had_epmd=no
 	[[ $(id -u) -eq 0 ]] || die "must run as root (it calls apt-get)"
 	for p in "${PKGS[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -47,9 +55,11 @@ main() {
 			chmod 755 "$POLICY"
 			made_policy=1
 		fi
+		if pgrep -x epmd >/dev/null; then had_epmd=yes; fi
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
+		stop_new_epmd "$had_epmd"
 	fi
 	quiesce_services
 }
