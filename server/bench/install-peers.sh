@@ -34,16 +34,22 @@ quiesce_services() {
 	done
 }
 
-# ejabberd's postinst runs Erlang, which leaves an epmd daemon behind even
-# though the service itself is not started: stop it if the install did.
+# Asks the daemon itself: a zombie epmd would fool pgrep.
+epmd_up() {
+	command -v epmd >/dev/null && epmd -names >/dev/null 2>&1
+}
+
+# Stopping ejabberd through its init script runs ejabberdctl, whose Erlang
+# starts an epmd daemon that stays: stop it unless one ran before.
 stop_new_epmd() {
-	if [[ $1 == no ]] && pgrep -x epmd >/dev/null; then
+	if [[ $1 == no ]] && epmd_up; then
 		epmd -kill >/dev/null 2>&1 || true
 	fi
 }
 
 main() {
 	local missing=() p had_epmd=no
+	if epmd_up; then had_epmd=yes; fi
 	[[ $(id -u) -eq 0 ]] || die "must run as root (it calls apt-get)"
 	for p in "${PKGS[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -55,13 +61,12 @@ main() {
 			chmod 755 "$POLICY"
 			made_policy=1
 		fi
-		if pgrep -x epmd >/dev/null; then had_epmd=yes; fi
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
-		stop_new_epmd "$had_epmd"
 	fi
 	quiesce_services
+	stop_new_epmd "$had_epmd"
 }
 
 main "$@"

@@ -97,7 +97,8 @@ ejabberd_start() {
 	EJ_DIR=$dir
 	# Erlang starts epmd on first use; if it is ours, stop it at the end.
 	if [[ -z ${EJ_EPMD_OURS:-} ]]; then
-		if pgrep -x epmd >/dev/null; then EJ_EPMD_OURS=no; else
+		# Ask the daemon: a zombie epmd would fool pgrep.
+		if epmd -names >/dev/null 2>&1; then EJ_EPMD_OURS=no; else
 			EJ_EPMD_OURS=yes; fi
 	fi
 	ejctl "$dir" foreground >>"$dir/stdout.log" 2>&1 &
