@@ -88,7 +88,7 @@ one_run() {
 	xb -m mam -n 200 -W 50 -T 60 >"$o-mam-$run.json"
 	# 150 s: before the drop and reconnect, the 10,000 messages to the
 	# away sessions must be acked, which takes Prosody (archiving at
-	# ~150/s) about 65 s; xmppd and ejabberd need a few seconds.
+	# ~150/s) 65 to 80 s; xmppd and ejabberd need a few seconds.
 	xb -m resume -n 1000 -R 10 -T 150 >"$o-resume-$run.json"
 	"${srv}_stop"
 }
