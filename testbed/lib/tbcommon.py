@@ -5,6 +5,7 @@ exactly these names and nothing else. Addresses are documentation ranges
 (RFC 5737, RFC 3849) and exist only inside the namespaces made here.
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -22,6 +23,17 @@ IMAGE_DIR = os.environ.get("TB_IMAGE_DIR",
 DOMAIN = os.environ.get("TB_DOMAIN", "xmpp.test")
 USERS_FILE = os.environ.get("TB_USERS",
                             os.path.join(TOP, "fixtures", "users.txt"))
+# The image's users.txt realm and login suffix (ansible/inventories/image).
+REALM, LOGIN_SUFFIX = "rtc.debian.org", "@debian.org"
+# Extra test accounts the testbed adds to the users file, three per client
+# namespace (c4a, c4b, c4c, c6a, ...), so that loss checkers can run in
+# several namespaces at once without sharing an account. Test-only: the
+# password is the name followed by "-testbed".
+TESTBED_USERS = [f"{c}{x}" for c in ("c4", "c6", "c46") for x in "abc"]
+# What the image's xmppd.conf says (ansible role default), and what a
+# scenario run may switch it to (tbvm.set_mam).
+MAM_DEFAULT = "always"
+MAM_MODES = ("always", "never")
 PYTHON = "/usr/bin/python3"
 
 NS_LAN = "tb-lan"
@@ -125,3 +137,22 @@ def kill_pid(path, grace=5.0):
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def testbed_password(user):
+    return f"{user}-testbed"
+
+
+def users_file_bytes():
+    """The users file the VM gets: USERS_FILE plus TESTBED_USERS."""
+    with open(USERS_FILE, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    data += b"# added by the testbed (testbed/lib/tbcommon.py)\n"
+    for u in TESTBED_USERS:
+        login = u + LOGIN_SUFFIX
+        ha1 = hashlib.md5(f"{login}:{REALM}:{testbed_password(u)}"
+                          .encode()).hexdigest()
+        data += f"{login}:{ha1}:{REALM}:AUTHORIZED\n".encode()
+    return data

@@ -11,7 +11,8 @@ can schedule them with losscheck.py --fault-cmd.
                               without sch_netem gets only the "loss N%"
                               of SPEC, from nft (numgen random), and the
                               result says what was left out
-  kill-xmppd                  SIGKILL xmppd in the VM (systemd restarts it)
+  kill-xmppd                  SIGKILL xmppd in the VM (systemd restarts it;
+                              waits up to 15 s for a VM still booting)
   reset-vm                    QMP system_reset: a hard reset
   power-off / power-on        SIGKILL QEMU (the power cut); boot again on
                               the same disk without waiting
@@ -138,12 +139,26 @@ def nft_loss(ns, spec):
     return f"{ns}: loss {pct}% by nft, this kernel has no sch_netem{skipped}"
 
 
+# How long kill-xmppd waits for a VM that is still booting (after a
+# power-on): a loss checker gives a fault command 30 s in all.
+BOOT_WAIT = 15
+
+
 def kill_xmppd():
-    # The unit's MainPID exactly; Restart=on-failure brings it back.
+    # The unit's MainPID exactly; Restart=on-failure brings it back. A VM
+    # still booting after a power-on has no xmppd to kill yet: wait for
+    # its readiness line first (bounded), and say so if it never came.
+    t0 = time.monotonic()
+    if not tbvm.booted(BOOT_WAIT):
+        raise TbError(f"kill-xmppd: the VM was still booting after "
+                      f"{BOOT_WAIT} s, nothing killed")
+    waited = time.monotonic() - t0
     out = tbvm.ssh("pid=$(systemctl show -p MainPID --value xmppd.service)"
                    " && [ \"$pid\" -gt 0 ] && kill -KILL \"$pid\" && "
-                   "echo \"$pid\"").stdout.strip()
-    return f"xmppd pid {out} SIGKILLed"
+                   "echo \"$pid\"", tries=3).stdout.strip()
+    note = f" (after waiting {waited:.0f} s for the boot)" if waited > 1 \
+        else ""
+    return f"xmppd pid {out} SIGKILLed{note}"
 
 
 def reset_vm():

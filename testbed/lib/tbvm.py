@@ -12,9 +12,10 @@ import socket
 import subprocess
 import time
 
-from tbcommon import (CLIENTS, DOMAIN, IMAGE_DIR, NIC_ID, NS_LAN, RUN, TAP,
-                      BRIDGE, USERS_FILE, VM4, VM6, VM_MAC, TbError, in_ns,
-                      kill_pid, log, ns_exists, read_pid, run, wait_until)
+from tbcommon import (CLIENTS, DOMAIN, IMAGE_DIR, MAM_MODES, NIC_ID, NS_LAN,
+                      RUN, TAP, BRIDGE, VM4, VM6, VM_MAC, TbError, in_ns,
+                      kill_pid, log, ns_exists, read_pid, run,
+                      users_file_bytes, wait_until)
 
 DISK = os.path.join(RUN, "disk.qcow2")
 QMP = os.path.join(RUN, "qmp.sock")
@@ -91,8 +92,7 @@ def make_tap():
 
 
 def qemu_argv(kernel, initrd, cmdline):
-    with open(USERS_FILE, "rb") as f:
-        users = f.read()
+    users = users_file_bytes()
     return [
         "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
         "-m", "1024", "-smp", "2", "-display", "none", "-monitor", "none",
@@ -149,9 +149,17 @@ def port_open(ns, addr, port, timeout=2.0):
     return p.returncode == 0
 
 
+def wait_ports(limit=60):
+    """Bounded: port 5222 answering over both families from the
+    dual-stack client namespace."""
+    ns = CLIENTS["c46"][0]
+    for addr in (VM4, VM6):
+        wait_until(f"{addr}:5222 from {ns}",
+                   lambda a=addr: port_open(ns, a, 5222), limit, 0.5)
+
+
 def wait_ready(limit=BOOT_TIMEOUT):
-    """Bounded: the console's readiness line, then port 5222 answering
-    over both families from the dual-stack client namespace."""
+    """Bounded: the console's readiness line, then wait_ports()."""
     t0 = time.monotonic()
 
     def ready():
@@ -161,15 +169,74 @@ def wait_ready(limit=BOOT_TIMEOUT):
 
     try:
         wait_until("xmppd readiness on the serial console", ready, limit, 1)
-        ns = CLIENTS["c46"][0]
-        for addr in (VM4, VM6):
-            wait_until(f"{addr}:5222 from {ns}",
-                       lambda a=addr: port_open(ns, a, 5222), 60, 0.5)
+        wait_ports()
     except TbError:
         tail_serial()
         raise
     took = time.monotonic() - t0
     log(f"VM ready after {took:.1f} s ({DOMAIN} at {VM4}, {VM6})")
+    return took
+
+
+def booted(limit):
+    """Bounded: wait until the running VM's boot reached xmppd readiness
+    (after a power-on the console log starts afresh); False if it did not
+    within limit seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if read_pid(PIDFILE) is None:
+            raise TbError("the VM is off")
+        if serial_has(READY_MARK):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+# The keyword is switched the way an operator would: edit the line in
+# /etc/xmppd/xmppd.conf (the ansible role's xmppd_mam_default), check the
+# file with xmppd -t, restart the service. sync makes the edit survive a
+# later power cut. The script prints the mode the file ends up with.
+MAM_SCRIPT = r"""set -eu
+conf=/etc/xmppd/xmppd.conf
+want=%s
+have=$(sed -n 's/^[[:space:]]*mam-default[[:space:]]\{1,\}\([a-z]*\).*/\1/p' \
+    "$conf" | head -n 1)
+if [ "$have" != "$want" ]; then
+    if [ -n "$have" ]; then
+        sed -i "s/^[[:space:]]*mam-default[[:space:]].*/mam-default $want/" \
+            "$conf"
+    else
+        echo "mam-default $want" >>"$conf"
+    fi
+    sync
+    xmppd -t -c "$conf" >/dev/null
+    systemctl restart xmppd.service
+    echo "switched $have"
+fi
+systemctl is-active --quiet xmppd.service
+sed -n 's/^[[:space:]]*mam-default[[:space:]]\{1,\}\([a-z]*\).*/mode \1/p' \
+    "$conf" | head -n 1
+"""
+
+
+def set_mam(mode):
+    """Make the VM's xmppd run with mam-default MODE: a no-op when the
+    configuration says so already, else edit, restart, and wait until it
+    answers again on both families. Returns the seconds it took."""
+    if mode not in MAM_MODES:
+        raise TbError(f"mam-default {mode!r}: one of {', '.join(MAM_MODES)}")
+    t0 = time.monotonic()
+    out = ssh(MAM_SCRIPT % mode).stdout
+    if f"mode {mode}" not in out.split("\n"):
+        raise TbError(f"mam-default {mode}: the VM's configuration says "
+                      f"{out.strip()!r}")
+    switched = "switched" in out
+    if switched:
+        wait_ports()
+    took = time.monotonic() - t0
+    log(f"xmppd runs with mam-default {mode}"
+        + (f" (switched and restarted in {took:.1f} s)" if switched
+           else " (the image's setting)"))
     return took
 
 
@@ -203,8 +270,10 @@ def stop(hard=False):
         os.unlink(QMP)
 
 
-def ssh(command, timeout=60):
-    """Run a shell command as root in the VM (from tb-lan, over IPv4)."""
+def ssh(command, timeout=60, tries=1):
+    """Run a shell command as root in the VM (from tb-lan, over IPv4).
+    With tries > 1, a connection that ssh itself could not make (exit
+    255: sshd not listening yet after a boot) is tried again 2 s later."""
     if not os.path.exists(KEY):
         raise TbError("no ssh key: was the VM booted by tb boot?")
     argv = in_ns(NS_LAN, "ssh", "-i", KEY, "-o", "BatchMode=yes",
@@ -212,7 +281,17 @@ def ssh(command, timeout=60):
                  "-o", "UserKnownHostsFile=/dev/null",
                  "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR",
                  f"root@{VM4}", command)
-    return run(argv, capture=True, timeout=timeout)
+    for _ in range(tries - 1):
+        p = run(argv, capture=True, timeout=timeout, check=False)
+        if p.returncode != 255:
+            break
+        time.sleep(2)
+    else:
+        return run(argv, capture=True, timeout=timeout)
+    if p.returncode != 0:
+        raise TbError(f"ssh {command!r}: exit {p.returncode} "
+                      f"{(p.stderr or '').strip()}".strip())
+    return p
 
 
 def running():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vm-poweroff: the VM loses power (QEMU SIGKILLed, no shutdown, nothing
 # flushed by the guest) and is switched on again on the same disk. What
-# xmppd acked was fsynced: it must all come back (offline queue, MAM).
+# xmppd acked was fsynced: it must all be pushed again from the spool.
 # The boot under TCG takes a while: the drain waits up to 5 minutes.
 # shellcheck source=testbed/lib/scenario.sh
 . "$(dirname "$0")/../lib/scenario.sh"
