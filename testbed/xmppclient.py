@@ -18,6 +18,21 @@ and the unacked queue are our own and exact:
     unacked presences/iqs of the dead session are dropped (the new
     session sends its own presence).
 
+Faults a real client brings on itself, for the loss checker:
+
+  - crash(pause): the process dies: the TCP link is aborted with nothing
+    more written (no ack), the XEP-0198 state is forgotten; only the
+    persisted outbox survives (the messages sent but not seen acked,
+    resent on the next session with the same origin-id, as
+    Conversations does); a new session (no resume) after the pause;
+  - pause_acks() / resume_acks(): stop answering <r/> and sending <a/>
+    (a resume meanwhile claims only the h already told);
+  - logout() / login(): a clean end of the session, and a new one.
+
+The client also keeps a record of its sessions (when each started, when
+its carbons were confirmed, when and how it ended): a carbon is only
+guaranteed to a session that lived through.
+
 Every wait is bounded. Standard library only (Debian's /usr/bin/python3).
 """
 
@@ -187,10 +202,19 @@ class SMQueue:
 
 
 class Received:
-    """One message as delivered to us, with what the checker needs."""
+    """One message as delivered to us, with what the checker needs.
+    stanza_id is the <stanza-id/> stamped by our own account; stanza_ids
+    maps every stamping account ('by') to its id. For a carbon, the
+    fields describe the forwarded message and carbon is 'sent' or
+    'received'. mtype 'error' with error_type/error_cond is a bounce.
+    forgotten becomes True when the client loses it before acking it (a
+    crash, or a resume while acks are paused): the server owes it
+    again."""
 
     __slots__ = ("frm", "to", "body", "origin_id", "stanza_id", "delay",
-        "carbon", "gen", "conn_kind", "conn_t_ms", "t_ms", "addr")
+        "carbon", "gen", "conn_kind", "conn_t_ms", "t_ms", "addr",
+        "stanza_ids", "msg_id", "mtype", "error_type", "error_cond",
+        "session", "resource", "forgotten")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -201,20 +225,27 @@ class Received:
 
 
 def parse_message(el, own_bare):
-    """Fields of a <message/> element: origin-id, our stanza-id, delay."""
+    """Fields of a <message/> element: origin-id, our stanza-id (and
+    every stanza-id by account), delay, id, type, error."""
     b = child(el, "body")
     body = b.text if b is not None else None
     origin = el.find(q("origin-id", NS_SID))
-    sid = None
+    sid, sids = None, {}
     for s in el.findall(q("stanza-id", NS_SID)):
-        if bare(s.get("by")) == own_bare:
+        by = bare(s.get("by"))
+        sids.setdefault(by, s.get("id"))
+        if by == own_bare and sid is None:
             sid = s.get("id")
     delay = el.find(q("delay", NS_DELAY))
+    err = child(el, "error") if el.get("type") == "error" else None
     return {
         "frm": el.get("from"), "to": el.get("to"), "body": body,
         "origin_id": origin.get("id") if origin is not None else None,
-        "stanza_id": sid,
+        "stanza_id": sid, "stanza_ids": sids,
         "delay": delay.get("stamp") if delay is not None else None,
+        "msg_id": el.get("id"), "mtype": el.get("type"),
+        "error_type": err.get("type") if err is not None else None,
+        "error_cond": error_condition(err) if err is not None else None,
     }
 
 
@@ -229,14 +260,21 @@ class XMPPClient:
     """One account, one resource, reconnecting until close().
 
     Callbacks (plain functions, called in the loop):
-      on_message(Received)      a chat message for us (not MAM results)
+      on_message(Received)      a message for us (not MAM results): chat,
+                                carbons, and bounces (mtype 'error')
       on_acked(tag, t_ms)       the server acked a stanza sent with tag
-      on_event(kind, info)      connect/link-down/resumed/new-session/...
+      on_event(kind, info)      connect/link-down/resumed/new-session/
+                                resume-failed/crash/logout/carbons/...
+
+    priority is the initial presence's (a negative one takes no message
+    sent to the bare JID: RFC 6121 §8.5.2.1.1). sessions lists every
+    session: {"no", "start_ms", "carbons_ms", "end_ms", "end"}.
     """
 
     def __init__(self, user, password, domain, addrs, *, tls="starttls",
         resource="lc", timeout=10.0, ping_after=1.0, dead_after=3.0,
-        backoff=(0.1, 2.0), ack_every=5, carbons=True, rotate=True):
+        backoff=(0.1, 2.0), ack_every=5, carbons=True, rotate=True,
+        priority=0):
         if tls not in ("starttls", "direct", "none"):
             raise ValueError("tls must be starttls, direct or none")
         if not addrs:
@@ -250,6 +288,7 @@ class XMPPClient:
         self.ping_after, self.dead_after = ping_after, dead_after
         self.backoff, self.ack_every = backoff, ack_every
         self.carbons, self.rotate = carbons, rotate
+        self.priority = int(priority)
         self.on_message = self.on_acked = self.on_event = None
         self.sm = SMQueue()
         self.sm_id = None
@@ -275,6 +314,12 @@ class XMPPClient:
         self._closing = False
         self._task = None
         self._stopped = asyncio.Event()
+        self.sessions = []          # see the class documentation
+        self.acking = True          # False: <r/> unanswered, no <a/>
+        self._told_h = 0            # the last h we told the server
+        self._down = False          # the link was crashed: read no more
+        self._hold_until = 0.0      # no connection before (monotonic)
+        self._since_told = []       # Received since the last h we told
 
     # -- public ----------------------------------------------------------
 
@@ -295,10 +340,12 @@ class XMPPClient:
             raise LinkDown(f"{self.bare} not online within "
                 f"{timeout}s: {why}")
 
-    def send_message(self, to, body, origin_id, tag=None, mtype="chat"):
-        """Send a chat message now; False when not online (not sent)."""
+    def send_message(self, to, body, origin_id, tag=None, mtype="chat",
+        msg_id=None):
+        """Send a chat message now; False when not online (not sent).
+        The stanza id is msg_id, or the origin-id."""
         xml = (f"<message type={quoteattr(mtype)} to={quoteattr(to)} "
-            f"id={quoteattr(origin_id)}><body>{escape(body)}</body>"
+            f"id={quoteattr(msg_id or origin_id)}><body>{escape(body)}</body>"
             f"<origin-id xmlns='{NS_SID}' id={quoteattr(origin_id)}/>"
             "</message>")
         return self.send_stanza(xml, tag)
@@ -382,6 +429,7 @@ class XMPPClient:
         if self.online.is_set() and self._writer is not None:
             try:
                 if self.sm_on:
+                    self._told(self.sm.inbound)
                     self._write(f"<a xmlns='{NS_SM}' "
                         f"h='{self.sm.inbound}'/>")
                 self._write("</stream:stream>")
@@ -389,6 +437,115 @@ class XMPPClient:
             except (OSError, asyncio.TimeoutError):
                 pass
         self._abort()
+        await self._stop_task(timeout)
+        self._end_session("close")
+
+    def abort_link(self):
+        """Drop the TCP link as a crashed network would (for tests)."""
+        self._abort()
+
+    @property
+    def session(self):
+        """The current (last) session record, or None before the first."""
+        return self.sessions[-1] if self.sessions else None
+
+    def crash(self, pause=1.0):
+        """The client process dies: the link is aborted with nothing more
+        written (no <a/>, no </stream>), stanzas already read but not
+        handled are lost with it, the XEP-0198 state (session id,
+        counters, unacked presences and iqs) is forgotten. Only the
+        persisted outbox survives: messages sent but not seen acked are
+        resent with the same origin-id on the next session, which is a
+        new one (no resume), after pause seconds. False when there was
+        no session to crash (closed, or logged out)."""
+        if self._closing or self._task is None or self._task.done():
+            return False
+        self._event("crash", pause=pause, unacked=len(self.sm.unacked),
+            forgotten=len(self._since_told))
+        self._forget()
+        self._pending.clear()
+        self._down = True
+        self.online.clear()
+        self._abort()
+        self._resend.extend((x, t) for x, t in self.sm.take_unacked()
+            if t is not None)
+        self.sm = SMQueue()
+        self.sm_id = None
+        self.sm_on = False
+        self._end_session("crash")
+        self._hold_until = time.monotonic() + max(0.0, pause)
+        return True
+
+    def pause_acks(self):
+        """Stop acking what we receive: <r/> goes unanswered, no <a/> is
+        sent, and a resume meanwhile claims only the h already told (the
+        rest was not handled, so the server sends it again)."""
+        self.acking = False
+        self._event("acks-paused", h=self.sm.inbound, told=self._told_h)
+
+    def resume_acks(self):
+        """Ack again, at once with everything received meanwhile."""
+        self.acking = True
+        self._event("acks-resumed", h=self.sm.inbound, told=self._told_h)
+        self.send_ack()
+
+    def send_ack(self):
+        """An unsolicited <a h/> (XEP-0198 allows it): tell the server
+        what we handled. Not while acks are paused."""
+        if self.acking and self.online.is_set() and self.sm_on:
+            self._told(self.sm.inbound)
+            self._write(f"<a xmlns='{NS_SM}' h='{self.sm.inbound}'/>")
+
+    def _told(self, h):
+        self._told_h = h
+        self._since_told.clear()
+
+    def _forget(self):
+        """What we received but never acked is lost with this client."""
+        for rec in self._since_told:
+            rec.forgotten = True
+        self._since_told.clear()
+
+    async def logout(self, timeout=2.0):
+        """End the session cleanly (like close()) but keep the client:
+        login() starts a new session later. Unacked messages stay in the
+        outbox and are resent on the next session (same origin-id)."""
+        if self._task is None or self._closing:
+            return False
+        await self.flush(timeout)
+        self._closing = True
+        if self.online.is_set() and self._writer is not None:
+            try:
+                if self.sm_on and self.acking:
+                    self.send_ack()
+                self._write("</stream:stream>")
+                await asyncio.wait_for(self._writer.drain(), timeout)
+                # The server's </stream:stream> ends the read loop; what
+                # it delivers meanwhile is still read (and unacked).
+                await asyncio.wait_for(self._stopped.wait(), timeout)
+            except (OSError, asyncio.TimeoutError):
+                pass
+        self._abort()
+        await self._stop_task(timeout)
+        self._resend.extend((x, t) for x, t in self.sm.take_unacked()
+            if t is not None)
+        self.sm = SMQueue()
+        self.sm_id = None
+        self.sm_on = False
+        self._end_session("logout")
+        self._event("logout", outbox=len(self._resend))
+        return True
+
+    async def login(self, wait=None):
+        """Start again after logout() (a new session); bounded wait."""
+        if self._task is not None and not self._task.done():
+            return False
+        self._closing = False
+        self._stopped.clear()
+        await self.start(wait)
+        return True
+
+    async def _stop_task(self, timeout):
         if self._task is not None:
             self._task.cancel()
             try:
@@ -396,9 +553,10 @@ class XMPPClient:
             except (asyncio.CancelledError, asyncio.TimeoutError):
                 pass
 
-    def abort_link(self):
-        """Drop the TCP link as a crashed network would (for tests)."""
-        self._abort()
+    def _end_session(self, how):
+        s = self.session
+        if s is not None and s["end_ms"] is None:
+            s["end_ms"], s["end"] = now_ms(), how
 
     # -- events ----------------------------------------------------------
 
@@ -419,6 +577,10 @@ class XMPPClient:
         delay = self.backoff[0]
         try:
             while not self._closing:
+                hold = self._hold_until - time.monotonic()
+                if hold > 0:        # a crashed client is restarting
+                    await asyncio.sleep(hold)
+                    continue
                 try:
                     await asyncio.wait_for(self._connect(),
                         self.timeout)
@@ -444,6 +606,9 @@ class XMPPClient:
                     self.online.clear()
                     self._abort()
                 if not self._closing:
+                    if not self.sm_id and not self._down:
+                        # Nothing to resume: this session is over.
+                        self._end_session("link-down")
                     self._event("link-down")
                     self._next_addr()
         finally:
@@ -469,11 +634,15 @@ class XMPPClient:
         deadline = None if timeout is None else \
             time.monotonic() + timeout
         while not self._pending:
+            if self._down:
+                raise LinkDown("crashed")
             left = None if deadline is None else \
                 deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise asyncio.TimeoutError()
             data = await asyncio.wait_for(self._reader.read(65536), left)
+            if self._down:
+                raise LinkDown("crashed")
             if not data:
                 raise LinkDown("connection closed by peer")
             self._last_rx = time.monotonic()
@@ -511,10 +680,13 @@ class XMPPClient:
         self.conn_addr = f"{host}:{port}"
         self.sm_on = False
         self._r_sent = None
+        self._down = False
         ctx = tls_context() if self.tls == "direct" else None
         self._reader, self._writer = await asyncio.open_connection(
             host, port, ssl=ctx,
             server_hostname=self.domain if ctx else None)
+        if self._down:
+            raise LinkDown("crashed while connecting")
         feats = await self._open_stream()
         if self.tls == "starttls":
             feats = await self._starttls(feats)
@@ -555,6 +727,12 @@ class XMPPClient:
 
     async def _resume(self):
         """Try XEP-0198 resumption; True when resumed."""
+        if not self.acking:
+            # Not acking: what was received since the last <a/> counts
+            # as not handled; the server sends it again after the resume.
+            self.sm.inbound = self._told_h
+            self._forget()
+        self._told(self.sm.inbound)
         self._write(f"<resume xmlns='{NS_SM}' h='{self.sm.inbound}' "
             f"previd={quoteattr(self.sm_id)}/>")
         el = await self._expect()
@@ -572,6 +750,7 @@ class XMPPClient:
             self._acknowledge(parse_h(el))
         self._keep_messages()
         self.sm_id = None
+        self._end_session("failed")
         self._event("resume-failed", h=el.get("h"),
             condition=error_condition(el), resend=len(self._resend))
         return False
@@ -598,6 +777,11 @@ class XMPPClient:
                 f"<session xmlns='{NS_SESSION}'/></iq>")
             await self._expect()
         self.sm = SMQueue()
+        self._told(0)
+        self._end_session("replaced")
+        self.sessions.append({"no": len(self.sessions) + 1,
+            "start_ms": now_ms(), "carbons_ms": None, "end_ms": None,
+            "end": None})
         if feats.find(q("sm", NS_SM)) is not None:
             self._write(f"<enable xmlns='{NS_SM}' resume='true'/>")
             el = await self._expect()
@@ -609,9 +793,14 @@ class XMPPClient:
                 self._fail(f"SM enable refused: {el.tag}")
         self._go_online("new")
         if self.carbons:
-            self.send_stanza(f"<iq type='set' id='carbons'>"
+            self.send_stanza(f"<iq type='set' "
+                f"id='carbons-{self.session['no']}'>"
                 f"<enable xmlns='{NS_CARBONS}'/></iq>")
-        self.send_stanza("<presence/>")
+        if self.priority:
+            self.send_stanza(f"<presence><priority>{self.priority}"
+                "</priority></presence>")
+        else:
+            self.send_stanza("<presence/>")
         leftover, self._resend = self._resend, []
         for xml, tag in leftover:
             self.send_stanza(xml, tag)
@@ -686,7 +875,7 @@ class XMPPClient:
 
     def _dispatch(self, el):
         if el.tag == q("r", NS_SM):
-            self._write(f"<a xmlns='{NS_SM}' h='{self.sm.inbound}'/>")
+            self.send_ack()
         elif el.tag == q("a", NS_SM):
             self._acknowledge(parse_h(el))
         elif el.tag == q("error", NS_STREAM):
@@ -703,6 +892,16 @@ class XMPPClient:
 
     def _on_iq(self, el):
         itype, iid = el.get("type"), el.get("id")
+        if iid == f"carbons-{len(self.sessions)}" and itype in ("result",
+                "error"):
+            if itype == "result":
+                self.session["carbons_ms"] = now_ms()
+                self._event("carbons", enabled=True)
+            else:
+                err = child(el, "error")
+                self._fail("carbons refused: " + str(
+                    error_condition(err) if err is not None else None))
+            return
         if itype in ("result", "error"):
             fut = self._iqs.get(iid)
             if fut is not None and not fut.done():
@@ -740,9 +939,16 @@ class XMPPClient:
         if self.on_message is None:
             return
         f = parse_message(el, self.bare)
-        self.on_message(Received(carbon=carbon, gen=self.gen,
+        sess = self.session
+        rec = Received(carbon=carbon, gen=self.gen,
             conn_kind=self.conn_kind, conn_t_ms=self.conn_t_ms,
-            t_ms=now_ms(), addr=self.conn_addr, **f))
+            t_ms=now_ms(), addr=self.conn_addr,
+            session=sess["no"] if sess else None,
+            resource=(self.jid or "").partition("/")[2] or None,
+            forgotten=False, **f)
+        if self.sm_on:
+            self._since_told.append(rec)
+        self.on_message(rec)
 
 
 def child(el, local):

@@ -12,7 +12,7 @@ import pytest
 
 import xmppclient as xc
 from fakeserver import FakeServer
-from xmppclient import SMQueue, StreamParser, MOD
+from xmppclient import SMQueue, StreamParser, MOD, NS_SM
 
 DOMAIN = "example.org"
 
@@ -224,8 +224,10 @@ def test_failed_resume_resends_messages_on_a_new_session(mode):
         assert await c.flush(5) == 0
         assert sorted(c.acked) == sorted(set(c.acked))
         assert set(c.acked) == {"o0", "o1", "o2", "o3"}
-        kinds = [k for _, k, _ in c.events]
+        kinds = [k for _, k, _ in c.events if k != "carbons"]
         assert "resume-failed" in kinds and kinds[-1] == "new-session"
+        assert [(s["no"], s["end"]) for s in c.sessions] == \
+            [(1, "failed"), (2, None)]
         await c.close()
         await srv.stop()
     run(main())
@@ -287,6 +289,107 @@ def test_mam_paging_collects_every_page():
         assert srv.mam_queries == [("bob@example.org", 2, None),
                                    ("bob@example.org", 2, "id1"),
                                    ("bob@example.org", 2, "id3")]
+        await c.close()
+        await srv.stop()
+    run(main())
+
+
+def test_crash_writes_nothing_forgets_sm_and_resends_the_outbox():
+    async def main():
+        srv = FakeServer(answer_r=False)
+        c = client(await srv.start(), ack_every=100)
+        await c.start()
+        for i in range(3):
+            c.send_message("bob@example.org", f"m{i}", f"o{i}", tag=f"o{i}")
+        first = srv.conns[-1]
+        await until(lambda: len(origins(first.session.received)) == 3)
+        first.send_stanza("<message from='bob@example.org/r'><body>x"
+                          "</body></message>")
+        await until(lambda: c.got)
+        srv.answer_r = True
+        assert c.crash(pause=0.3)
+        assert not c.online.is_set() and c.sm_id is None
+        await asyncio.wait_for(first.closed.wait(), 10)
+        # A dead process says nothing: no <a/>, no </stream:stream>.
+        assert not first.closed_cleanly
+        assert not [e for e in first.elements if e.tag == xc.q("a", NS_SM)]
+        assert first.session.client_h is None
+        await srv.wait_conns(2)
+        await until(lambda: c.online.is_set())
+        second = srv.conns[-1]
+        tags = [e.tag for e in second.elements]
+        assert xc.q("resume", NS_SM) not in tags        # a new session
+        assert xc.q("enable", NS_SM) in tags
+        await until(lambda: len(origins(second.elements)) == 3)
+        assert origins(second.elements) == ["o0", "o1", "o2"]
+        assert await c.flush(5) == 0
+        assert sorted(c.acked) == ["o0", "o1", "o2"]
+        assert [s["end"] for s in c.sessions] == ["crash", None]
+        ev = [(t, k) for t, k, _ in c.events]
+        kinds = [k for _, k in ev]
+        assert kinds.index("crash") < kinds.index("link-down") < \
+            len(kinds) - 1 - kinds[::-1].index("new-session")
+        t_crash = next(t for t, k in ev if k == "crash")
+        t_back = [t for t, k in ev if k == "new-session"][-1]
+        assert t_back - t_crash >= 250      # the pause (a lower bound)
+        await c.close()
+        assert not c.crash(0)               # but not once closed
+        await srv.stop()
+    run(main())
+
+
+def test_paused_acks_leave_r_unanswered_and_a_resume_claims_the_told_h():
+    async def main():
+        srv = FakeServer()
+        c = client(await srv.start())
+        await c.start()
+        conn = srv.conns[-1]
+        msg = "<message from='bob@example.org/r'><body>{}</body></message>"
+        conn.send_stanza(msg.format(1))
+        conn.send(f"<r xmlns='{NS_SM}'/>")
+        # carbons result + message 1
+        await until(lambda: conn.session.client_h == 2)
+        c.pause_acks()
+        conn.send_stanza(msg.format(2))
+        conn.send_stanza(msg.format(3))
+        conn.send(f"<r xmlns='{NS_SM}'/>")
+        await until(lambda: len(c.got) == 3)
+        await asyncio.sleep(0.2)
+        assert conn.session.client_h == 2       # no answer to <r/>
+        conn.abort()
+        await srv.wait_conns(2)
+        await until(lambda: c.conn_kind == "resumed" and c.online.is_set())
+        assert conn.session.client_h == 2       # <resume h='2'/>
+        assert c.sm.inbound == 2
+        c.resume_acks()
+        await until(lambda: srv.conns[-1].elements and
+                    srv.conns[-1].elements[-1].tag == xc.q("a", NS_SM))
+        assert srv.conns[-1].elements[-1].get("h") == "2"
+        await c.close()
+        await srv.stop()
+    run(main())
+
+
+def test_logout_ends_the_session_cleanly_and_login_starts_a_new_one():
+    async def main():
+        srv = FakeServer(answer_r=False)
+        c = client(await srv.start(), ack_every=100)
+        await c.start()
+        c.send_message("bob@example.org", "m0", "o0", tag="o0")
+        first = srv.conns[-1]
+        await until(lambda: len(origins(first.session.received)) == 1)
+        assert await c.logout(0.3)          # o0 is never acked
+        assert first.closed_cleanly and not c.online.is_set()
+        assert [s["end"] for s in c.sessions] == ["logout"]
+        assert not c.send_message("bob@example.org", "m1", "o1", tag="o1")
+        assert not await c.logout(0.3)      # already out
+        srv.answer_r = True
+        assert await c.login()
+        second = srv.conns[-1]
+        assert second is not first and c.conn_kind == "new"
+        await until(lambda: origins(second.elements) == ["o0"])
+        assert await c.flush(5) == 0 and c.acked == ["o0"]
+        assert [s["end"] for s in c.sessions] == ["logout", None]
         await c.close()
         await srv.stop()
     run(main())
