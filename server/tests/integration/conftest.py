@@ -12,6 +12,7 @@ import shutil
 import pytest
 
 from daemon import Daemon, DaemonError, ipv6_available, tail
+from faults import MountRefused, Tmpfs
 from rawxmpp import RawStream
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
@@ -71,11 +72,11 @@ def _daemon_factory(request, xmppd_bin, certdir, tmp_path):
     started = []
     request.node._xmppd_daemons = started
 
-    def make(name="xmppd", extra_conf="", start=True):
+    def make(name="xmppd", extra_conf="", start=True, state_dir=None):
         workdir = tmp_path / name
         workdir.mkdir(exist_ok=True)
         d = Daemon(xmppd_bin, workdir, certdir, ipv6=HAVE_IPV6,
-                   extra_conf=extra_conf)
+                   extra_conf=extra_conf, state_dir=state_dir)
         started.append(d)
         if start:
             d.start()
@@ -98,6 +99,32 @@ def make_daemon(request, xmppd_bin, certdir, tmp_path):
             errors.append(str(e))
     if errors:
         pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def small_fs(request, make_daemon, tmp_path):
+    """Factory: a tmpfs of SIZE MiB mounted in the test's directory (for a
+    state directory that can really run out of space). At teardown the
+    daemons are stopped first (make_daemon still checks how they exited)
+    and every mount is removed. Skips when mount(2) is not permitted."""
+    mounts = []
+
+    def make(size_mib, name="fs"):
+        fs = Tmpfs(tmp_path / name, size_mib)
+        try:
+            fs.mount()
+        except MountRefused as e:
+            pytest.skip(f"cannot mount a tmpfs here ({e}): the disk-full "
+                        "cases need a file system that really fills up")
+        mounts.append(fs)
+        return fs
+
+    yield make
+    for d in getattr(request.node, "_xmppd_daemons", []):
+        if any(d.state_dir.startswith(fs.path) for fs in mounts):
+            d.stop()
+    for fs in mounts:
+        fs.umount()
 
 
 @pytest.fixture

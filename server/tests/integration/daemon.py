@@ -9,6 +9,7 @@ is how the tests find them. Every wait here is bounded.
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,13 +85,16 @@ class DaemonError(Exception):
 class Daemon:
     """One xmppd process over a directory that may outlive it (restart)."""
 
-    def __init__(self, binary, workdir, certdir, ipv6=True, extra_conf=""):
+    def __init__(self, binary, workdir, certdir, ipv6=True, extra_conf="",
+                 state_dir=None):
         self.binary = binary
         self.dir = str(workdir)
         self.ipv6 = ipv6
         self.conf = os.path.join(self.dir, "xmppd.conf")
         self.users_file = os.path.join(self.dir, "users.txt")
-        self.state_dir = os.path.join(self.dir, "state")
+        # Elsewhere (a small file system) if the test says so.
+        self.state_dir = str(state_dir or os.path.join(self.dir, "state"))
+        self.db = os.path.join(self.state_dir, "xmppd.sqlite")
         self.port_file = os.path.join(self.dir, "ports")
         self.certificate = os.path.join(str(certdir), "cert.pem")
         self.key = os.path.join(str(certdir), "key.pem")
@@ -133,7 +137,8 @@ class Daemon:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self):
+    def start(self, args=()):
+        """Start `xmppd -c CONF -d [args]`; wait for its port-file."""
         if self.proc is not None:
             raise DaemonError("already running")
         self.runs += 1
@@ -146,7 +151,7 @@ class Daemon:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         self.proc = subprocess.Popen(
-            [self.binary, "-c", self.conf, "-d"],
+            [self.binary, "-c", self.conf, "-d", *args],
             stdin=subprocess.DEVNULL, stdout=self._stderr,
             stderr=self._stderr, env=env, cwd=self.dir)
         self._wait_ports()
@@ -179,11 +184,53 @@ class Daemon:
         return r.returncode, (r.stdout + r.stderr).decode("utf-8",
                                                          "replace")
 
+    def run_once(self, args, timeout=START_TIMEOUT):
+        """Run `xmppd -c CONF ARGS` to its end, not as the daemon (a
+        start expected to be refused, `--init`): (exit status, output).
+        The output is also kept in a stderr log of its own."""
+        self.runs += 1
+        self.stderr_path = os.path.join(self.dir, f"stderr.{self.runs}.log")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        try:
+            r = subprocess.run([self.binary, "-c", self.conf, *args],
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=timeout, cwd=self.dir, env=env)
+        except subprocess.TimeoutExpired as e:
+            raise DaemonError(f"xmppd {' '.join(args)} still running after "
+                              f"{timeout}s") from e
+        out = r.stdout + r.stderr
+        with open(self.stderr_path, "wb") as f:
+            f.write(out)
+        self.last_rc = r.returncode
+        return r.returncode, out.decode("utf-8", "replace")
+
     def port(self, addr="127.0.0.1", kind="plain"):
         return self.ports[(addr, kind)]
 
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
     def signal(self, signo):
         self.proc.send_signal(signo)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Wait (bounded) for the daemon to exit on its own; return its
+        status. Unlike stop() it sends no signal; on timeout it raises
+        and leaves the process running for the teardown."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise DaemonError(f"xmppd still running after {timeout}s:\n"
+                              f"{tail(self.stderr())}") from None
+        self.proc = None
+        self._stderr.close()
+        self.last_rc = rc
+        return rc
 
     def stop(self):
         """SIGTERM, bounded wait; returns (exit code, stderr text)."""
@@ -241,6 +288,28 @@ class Daemon:
                 raise DaemonError(f"{needle!r} not logged within "
                                   f"{timeout}s:\n{tail(text)}")
             time.sleep(0.02)
+
+    def wait_log_re(self, pattern, start=0, timeout=10.0):
+        """Like wait_log, for a regular expression (case-insensitive);
+        returns the match."""
+        rx = re.compile(pattern, re.IGNORECASE)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.stderr()
+            m = rx.search(text, start)
+            if m:
+                return m
+            if self.proc is None or self.proc.poll() is not None:
+                raise DaemonError(f"xmppd gone while waiting for "
+                                  f"/{pattern}/:\n{tail(text)}")
+            if time.monotonic() > deadline:
+                raise DaemonError(f"/{pattern}/ not logged within "
+                                  f"{timeout}s:\n{tail(text)}")
+            time.sleep(0.02)
+
+    def log_size(self):
+        """The length of the current run's log: an offset for wait_log."""
+        return len(self.stderr())
 
 
 def tail(text, n=80):
