@@ -99,20 +99,31 @@ c2s_send_raw(struct c2s *c, const struct stanza *st)
 	}
 }
 
-/* Send a stanza; under XEP-0198 it stays queued until acknowledged. */
+/*
+ * Send a stanza; under XEP-0198 it stays queued until acknowledged. While
+ * a <resumed/> is owed it is only queued: the answer resends the queue.
+ */
 void
-c2s_send(struct c2s *c, struct stanza *st)
+c2s_send_tagged(struct c2s *c, struct stanza *st, int64_t tag)
 {
 	int	due = 0;
 
 	if (c->state == C2S_CLOSED)
 		return;
 	if (c->smq != NULL && proto_is_stanza(st) &&
-	    (due = c2s_sm_push(c, st)) == -1)
+	    (due = c2s_sm_push(c, st, tag)) == -1)
+		return;
+	if (c->resume_owed)
 		return;
 	c2s_send_raw(c, st);
 	if (due == 1)
 		c2s_sm_tick(c);
+}
+
+void
+c2s_send(struct c2s *c, struct stanza *st)
+{
+	c2s_send_tagged(c, st, 0);
 }
 
 static void
@@ -184,6 +195,7 @@ c2s_teardown(struct c2s *c, const char *why)
 		auth_cancel(srv->auth, c->id);
 	c2s_sm_unlist(c);
 	c2s_sm_finish(c);
+	c2s_sm_undirty(c);
 	if (s != NULL) {
 		c->sess = NULL;
 		module_unbound(srv, s);
@@ -472,9 +484,9 @@ c2s_iq_error(struct c2s *c, const struct stanza *st, const char *cond)
 }
 
 static void
-c2s_deliver(void *arg, struct stanza *st)
+c2s_deliver(void *arg, struct stanza *st, int64_t tag)
 {
-	c2s_send(arg, st);
+	c2s_send_tagged(arg, st, tag);
 }
 
 static void
@@ -483,9 +495,25 @@ c2s_kick(void *arg, const char *cond)
 	c2s_stream_error(arg, cond);
 }
 
+static size_t
+c2s_room(void *arg)
+{
+	return c2s_sm_room(arg);
+}
+
+static bool
+c2s_acks(void *arg)
+{
+	const struct c2s	*c = arg;
+
+	return c->smq != NULL;
+}
+
 static const struct session_ops c2s_session_ops = {
 	.deliver = c2s_deliver,
 	.kick = c2s_kick,
+	.room = c2s_room,
+	.acks = c2s_acks,
 };
 
 /* Resource binding (RFC 6120 §7). */
@@ -597,9 +625,7 @@ c2s_on_stanza(void *arg, struct stanza *st)
 	case C2S_BIND:		c2s_bind(c, st);	break;
 	case C2S_SESSION:
 		c2s_session(c, st);
-		/* XEP-0198 §4: every stanza handled counts, mod 2^32. */
-		if (c->smq != NULL)
-			c->h_in++;
+		c2s_sm_handled(c);
 		break;
 	case C2S_AUTH_WAIT:
 		/* §6.4.6: nothing may be sent until the outcome. */
@@ -740,9 +766,23 @@ c2s_accept(struct server *srv, int fd, const char *peer, bool direct_tls)
 	}
 }
 
-/* SIGTERM: every stream gets <system-shutdown/> (RFC 6120 §4.9.3.19). */
+/*
+ * SIGTERM, after the last commit: the final committed h (so the client
+ * resends nothing the server kept), then <system-shutdown/> (RFC 6120
+ * §4.9.3.19).
+ */
 void
 c2s_shutdown_all(struct server *srv)
+{
+	struct c2s	*c;
+
+	for (c = srv->clients; c != NULL; c = c->next)
+		c2s_sm_final_ack(c);
+	c2s_abort_all(srv);
+}
+
+void
+c2s_abort_all(struct server *srv)
 {
 	while (srv->clients != NULL)
 		c2s_stream_error(srv->clients, "system-shutdown");

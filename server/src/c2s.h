@@ -15,13 +15,26 @@ struct server;
 /* Take over an accepted socket; direct_tls starts with a handshake. */
 void	c2s_accept(struct server *, int fd, const char *peer,
 	    bool direct_tls);
-/* Close every stream with <system-shutdown/> (SIGTERM). */
-void	c2s_shutdown_all(struct server *);
 /*
- * Turn hook after the store commit: send the XEP-0198 acks clients asked
- * for, only if committed (acked means durable).
+ * SIGTERM, after the last commit: every stream-managed client is told its
+ * final committed h, then every stream gets <system-shutdown/>.
  */
-void	c2s_sm_flush_acks(struct server *, bool committed);
+void	c2s_shutdown_all(struct server *);
+/* The same without the final h (the database is gone). */
+void	c2s_abort_all(struct server *);
+/*
+ * Turn hook, right after the store commit. committed: the counts of the
+ * streams that handled stanzas this turn become their committed h. Not
+ * committed: those streams lose their link (a resumable session
+ * hibernates, its h back at the committed count, so the client resends
+ * what was rolled back); nothing they sent this turn is acknowledged.
+ */
+void	c2s_sm_committed(struct server *, bool committed);
+/*
+ * After the turn's deliveries: the <resumed/> and <a/> answers owed,
+ * each with the committed h only (acked means durable).
+ */
+void	c2s_sm_flush_acks(struct server *);
 /* Free the XEP-0198 resumption tables at exit. */
 void	c2s_sm_cleanup(struct server *);
 

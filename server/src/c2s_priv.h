@@ -62,16 +62,27 @@ struct c2s {
 	struct sm_queue	*smq;
 	char		*sm_id;		/* resumable: key of srv->sm_ids */
 	uint32_t	 h_in;		/* stanzas handled from the client */
+	/*
+	 * What h_in counted at the last successful commit: the only h the
+	 * client is ever told (<a/>, <resumed/>, <failed/>).
+	 */
+	uint32_t	 h_committed;
 	unsigned	 sm_unrequested; /* pushed since our last <r/> */
 	bool		 sm_ending;	/* queue overflowed: ends this turn */
 	bool		 ack_wanted;	/* <a/> owed after the next commit */
+	bool		 resume_owed;	/* <resumed/> owed after the commit */
+	bool		 owe_listed;	/* on srv->sm_acks */
 	struct c2s	*ack_next;	/* srv->sm_acks list */
+	bool		 dirty;		/* handled stanzas this turn */
+	struct c2s	*dirty_next;	/* srv->sm_dirty list */
 };
 
 void	c2s_enter_state(struct c2s *, enum c2s_state);
 void	c2s_puts(struct c2s *, const char *);
 /* Send a stanza: counted and queued under XEP-0198 once enabled. */
 void	c2s_send(struct c2s *, struct stanza *);
+/* The same for a spooled message (tag: its spool row). */
+void	c2s_send_tagged(struct c2s *, struct stanza *, int64_t tag);
 /* Write a stanza without queueing it again (resends). */
 void	c2s_send_raw(struct c2s *, const struct stanza *);
 void	c2s_stream_error(struct c2s *, const char *cond);
@@ -84,7 +95,11 @@ void	c2s_teardown(struct c2s *, const char *why);
 void	c2s_sm_nonza(struct c2s *, struct stanza *);
 /* Record a stanza sent to the client; -1 if the queue is full, 1 if
  * an <r/> is due once the stanza is written (c2s_sm_tick). */
-int	c2s_sm_push(struct c2s *, struct stanza *);
+int	c2s_sm_push(struct c2s *, struct stanza *, int64_t tag);
+/* A stanza from the client was handled (counts towards h). */
+void	c2s_sm_handled(struct c2s *);
+/* Spooled messages the stream may take now. */
+size_t	c2s_sm_room(const struct c2s *);
 /* The client's link is gone: true if the session now hibernates. */
 bool	c2s_sm_hibernate(struct c2s *, const char *why);
 /* The session ends: unacked messages to offline, iqs answered. */
@@ -93,6 +108,10 @@ void	c2s_sm_finish(struct c2s *);
 const char *c2s_sm_feature(const struct c2s *);
 /* Leave srv->sm_acks (before the stream goes away or hibernates). */
 void	c2s_sm_unlist(struct c2s *);
+/* Leave srv->sm_dirty (the stream goes away). */
+void	c2s_sm_undirty(struct c2s *);
+/* SIGTERM: tell the client its final committed h. */
+void	c2s_sm_final_ack(struct c2s *);
 /* Periodic: ask for an ack if stanzas are waiting for one. */
 void	c2s_sm_tick(struct c2s *);
 

@@ -2,17 +2,21 @@
  * c2s_sm.c: XEP-0198 stream management for client streams: acks both
  * ways, hibernation when the link drops, resumption on a new connection.
  *
- * Acked means durable (DESIGN.md §3.1): the <a h/> we owe the client is
- * not written when its <r/> arrives but after the loop turn's store
- * commit (c2s_sm_flush_acks), so every stanza it covers is on disk.
+ * Acked means durable. Every h the client is told (<a/>, <resumed/>,
+ * <failed/>) is h_committed: what the stream had handled at the last
+ * store commit that succeeded. A stream that handles stanzas is listed
+ * as dirty for the turn; after the commit (c2s_sm_committed) its count
+ * becomes committed, or, if the commit failed, falls back and the link
+ * is cut, so the client resumes and resends exactly what was rolled back.
+ * <a/> and <resumed/> are written after the commit (c2s_sm_flush_acks).
  *
  * A resume moves the session (router entry, queue, counters) from the old
  * stream to the new one; the old struct c2s, hibernating or still on a
  * half-open connection, is then torn down without unbinding anything.
- * When a session ends for good, what the client never acknowledged is
- * not dropped: messages go to the offline queue (they are archived
- * anyway), iq requests are answered with an error, presence is dropped
- * (it is state, resent by the contacts' next broadcast).
+ * When a session ends for good nothing needs saving: every message it had
+ * not acknowledged is still in the spool (mod_offline.c) and comes again
+ * at the next login. Unanswered iq requests get an error; presence,
+ * carbons, archive results and other copies are dropped.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,11 +43,23 @@
 #define SM_REQUEST_EVERY	8
 /* Ended sessions whose final h we still tell a late <resume/>. */
 #define SM_EXPIRED_MAX		4096
+/* A stream without XEP-0198: spooled messages while its output holds
+ * less than this, so many per turn. */
+#define SM_NOACK_ROOM		(64 * 1024)
+#define SM_NOACK_BATCH		16
+
+static void	c2s_sm_owe(struct c2s *);
+static void	c2s_sm_handled_list(struct c2s *);
 
 /* srv->sm_expired values: the final h is told to its own account only. */
 struct c2s_sm_ended {
-	uint32_t	 h;		/* first: server.h says "final h" */
+	uint32_t	 h;		/* committed when it ended */
 	char		*user;
+	/* Ended in a turn that handled stanzas: h_pending becomes h if
+	 * that turn commits (srv->sm_ended_dirty). */
+	uint32_t	 h_pending;
+	struct c2s_sm_ended *dirty_next;
+	bool		 dirty;
 };
 
 static void
@@ -85,14 +101,29 @@ c2s_sm_parse_h(const struct stanza *st, uint32_t *h)
 	return 0;
 }
 
+/* The client has a spooled message: it may leave the spool. */
+static void
+c2s_sm_on_acked(void *arg, struct stanza *st, int64_t tag)
+{
+	struct c2s	*c = arg;
+
+	(void)st;
+	if (tag > 0 && c->sess != NULL)
+		offline_acked(c->srv, c->sess, tag);
+}
+
 /* Apply the client's h; false (stream closed) if it acks too much. */
 static bool
 c2s_sm_ack(struct c2s *c, uint32_t h)
 {
 	char	extra[160];
+	long	n;
 
-	if (sm_queue_ack(c->smq, h) >= 0)
+	if ((n = sm_queue_ack(c->smq, h, c2s_sm_on_acked, c)) >= 0) {
+		if (n > 0 && c->sess != NULL)
+			offline_resume(c->srv, c->sess);
 		return true;
+	}
 	snprintf(extra, sizeof(extra), "<handled-count-too-high xmlns='%s' "
 	    "h='%" PRIu32 "' send-count='%" PRIu32 "'/>", NS_SM, h,
 	    sm_queue_sent(c->smq));
@@ -105,21 +136,19 @@ c2s_sm_enable(struct c2s *c, struct stanza *st)
 {
 	struct server	*srv = c->srv;
 	const char	*resume = stanza_attr(st, "resume");
-	char		 buf[256], id[33], half[17];
+	char		 buf[256], id[33];
 
 	if (c->state != C2S_SESSION || c->smq != NULL) {
 		c2s_sm_failed(c, "unexpected-request", NULL);
 		return;
 	}
 	c->smq = sm_queue_new(srv->cfg->sm_queue_max);
-	c->h_in = 0;
+	c->h_in = c->h_committed = 0;
 	if (resume != NULL && (strcmp(resume, "true") == 0 ||
 	    strcmp(resume, "1") == 0) && srv->cfg->sm_hibernate > 0) {
 		/* 128 random bits: the id is a bearer token for the session
 		 * (it still needs the same account's credentials). */
-		proto_random_id(id);
-		proto_random_id(half);
-		memcpy(id + 16, half, sizeof(half));
+		proto_random_id128(id);
 		c->sm_id = xstrdup(id);
 		dict_set(srv->sm_ids, c->sm_id, c);
 		snprintf(buf, sizeof(buf), "<enabled xmlns='%s' id='%s' "
@@ -142,8 +171,14 @@ c2s_sm_take_over(struct c2s *c, struct c2s *old)
 	c->sess->arg = c;
 	c->smq = old->smq;
 	c->h_in = old->h_in;
+	c->h_committed = old->h_committed;
 	c->sm_id = old->sm_id;
 	dict_set(srv->sm_ids, c->sm_id, c);
+	/* What the old stream handled this turn is now the new one's. */
+	if (old->dirty) {
+		c2s_sm_undirty(old);
+		c2s_sm_handled_list(c);
+	}
 	old->sess = NULL;
 	old->smq = NULL;
 	old->sm_id = NULL;
@@ -162,8 +197,6 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 	struct c2s		*old;
 	struct c2s_sm_ended	*ended;
 	uint32_t		 h;
-	char		 buf[192];
-	size_t		 i;
 
 	if (c->state != C2S_BIND) {
 		c2s_sm_failed(c, "unexpected-request", NULL);
@@ -188,12 +221,25 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 	c2s_sm_take_over(c, old);
 	if (!c2s_sm_ack(c, h))
 		return;
-	snprintf(buf, sizeof(buf), "<resumed xmlns='%s' h='%" PRIu32 "' "
-	    "previd='%s'/>", NS_SM, c->h_in, c->sm_id);
-	c2s_puts(c, buf);
+	/* <resumed h/> only after this turn's commit: h must be durable. */
+	c->resume_owed = true;
+	c2s_sm_owe(c);
 	c2s_enter_state(c, C2S_SESSION);
 	log_info("c2s=%016" PRIx64 " resumed jid=%s unacked=%zu", c->id,
 	    c->sess->full, sm_queue_len(c->smq));
+}
+
+/* The deferred answer to a <resume/>, after the commit. */
+static void
+c2s_sm_resumed(struct c2s *c)
+{
+	char	buf[192];
+	size_t	i;
+
+	c->resume_owed = false;
+	snprintf(buf, sizeof(buf), "<resumed xmlns='%s' h='%" PRIu32 "' "
+	    "previd='%s'/>", NS_SM, c->h_committed, c->sm_id);
+	c2s_puts(c, buf);
 	/* Exactly what the client has not acknowledged, in order. */
 	for (i = 0; i < sm_queue_len(c->smq); i++)
 		c2s_send_raw(c, sm_queue_at(c->smq, i));
@@ -216,11 +262,8 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 	else if (c->sm_ending)
 		return;		/* the queue is gone; the stream ends */
 	else if (strcmp(name, "r") == 0) {
-		if (!c->ack_wanted) {
-			c->ack_wanted = true;
-			c->ack_next = c->srv->sm_acks;
-			c->srv->sm_acks = c;
-		}
+		c->ack_wanted = true;
+		c2s_sm_owe(c);
 	} else if (strcmp(name, "a") == 0) {
 		if (c2s_sm_parse_h(st, &h) == -1)
 			c2s_stream_error(c, "invalid-xml");
@@ -230,7 +273,6 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 		c2s_stream_error(c, "unsupported-stanza-type");
 }
 
-static void	c2s_sm_salvage(struct c2s *, struct stanza *);
 static void	c2s_sm_salvage_queue(struct c2s *);
 
 /* Deferred end of an overflowed session (see c2s_sm_push). */
@@ -247,55 +289,144 @@ c2s_sm_end_full(void *arg)
 		c2s_teardown(c, "sm queue full");
 }
 
+/* Ask for an ack every 8 stanzas, or every quarter of a small queue. */
+static unsigned
+c2s_sm_request_every(const struct c2s *c)
+{
+	size_t	quarter = sm_queue_max(c->smq) / 4;
+
+	if (quarter == 0)
+		quarter = 1;
+	return quarter < SM_REQUEST_EVERY ? (unsigned)quarter :
+	    SM_REQUEST_EVERY;
+}
+
 /*
  * A client that stops acknowledging must not grow the queue without
- * bound: its session ends and what it holds is salvaged (§3.2), oldest
- * first so the offline queue keeps the order. The end itself waits for
- * the deferred call: we are inside a router walk over sessions (a
- * presence fan-out, a bare-JID delivery) that must not see this session
- * freed under it. Until then whatever else arrives is salvaged too.
+ * bound. Spooled messages never get here past half the queue
+ * (c2s_sm_room: they wait in the spool); anything else that overflows it
+ * ends the session, losing nothing that was promised: the messages are
+ * in the spool. The end itself waits for the deferred call: we are inside
+ * a walk over sessions (a presence fan-out) that must not see this
+ * session freed under it. Until then whatever else arrives is dropped.
  */
 int
-c2s_sm_push(struct c2s *c, struct stanza *st)
+c2s_sm_push(struct c2s *c, struct stanza *st, int64_t tag)
 {
-	if (c->sm_ending) {
-		c2s_sm_salvage(c, st);
+	if (c->sm_ending)
 		return -1;
-	}
-	if (sm_queue_push(c->smq, st) == -1) {
+	if (sm_queue_push(c->smq, st, tag) == -1) {
 		log_info("c2s=%016" PRIx64 " sm queue full max=%zu", c->id,
 		    sm_queue_max(c->smq));
-		c2s_sm_salvage_queue(c);
-		c2s_sm_salvage(c, st);
 		c->sm_ending = true;
 		ev_defer(c->srv->ev, c2s_sm_end_full, c);
 		return -1;
 	}
-	/* The <r/> follows the stanza, so the answer can cover it. */
-	return ++c->sm_unrequested >= SM_REQUEST_EVERY ? 1 : 0;
+	/*
+	 * The <r/> follows the stanza, so the answer can cover it. Also when
+	 * the spool's window is full: only an ack opens it again.
+	 */
+	c->sm_unrequested++;
+	return c->sm_unrequested >= c2s_sm_request_every(c) ||
+	    (tag > 0 && c2s_sm_room(c) == 0) ? 1 : 0;
 }
 
-/* Leave the list of owed acks (the stream is going away). */
+/*
+ * Flow control for spooled messages: half the XEP-0198 queue, the rest
+ * left for presence and iqs. A stream without XEP-0198 takes what its
+ * output buffer holds without growing much.
+ */
+size_t
+c2s_sm_room(const struct c2s *c)
+{
+	size_t	half;
+
+	if (c->state == C2S_CLOSED || c->sm_ending)
+		return 0;
+	if (c->smq == NULL) {
+		if (c->conn == NULL || conn_pending(c->conn) > SM_NOACK_ROOM)
+			return 0;
+		return SM_NOACK_BATCH;
+	}
+	half = sm_queue_max(c->smq) / 2;
+	if (half == 0)
+		half = 1;
+	return sm_queue_len(c->smq) < half ? half - sm_queue_len(c->smq) : 0;
+}
+
+/* Owe the client an answer after the next commit (<a/>, <resumed/>). */
+static void
+c2s_sm_owe(struct c2s *c)
+{
+	if (c->owe_listed)
+		return;
+	c->owe_listed = true;
+	c->ack_next = c->srv->sm_acks;
+	c->srv->sm_acks = c;
+}
+
+/* Leave the list of owed answers (the stream is going away). */
 void
 c2s_sm_unlist(struct c2s *c)
 {
 	struct c2s	**pp;
 
-	if (!c->ack_wanted)
+	if (!c->owe_listed)
 		return;
 	for (pp = &c->srv->sm_acks; *pp != NULL; pp = &(*pp)->ack_next)
 		if (*pp == c) {
 			*pp = c->ack_next;
 			break;
 		}
+	c->owe_listed = false;
 	c->ack_wanted = false;
+	c->resume_owed = false;
 	c->ack_next = NULL;
+}
+
+/* List c as having handled stanzas this turn. */
+static void
+c2s_sm_handled_list(struct c2s *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->dirty_next = c->srv->sm_dirty;
+	c->srv->sm_dirty = c;
+}
+
+void
+c2s_sm_handled(struct c2s *c)
+{
+	if (c->state == C2S_CLOSED)
+		return;		/* it ended while handling this one */
+	/* XEP-0198 §4: every stanza handled counts, mod 2^32. */
+	if (c->smq != NULL)
+		c->h_in++;
+	c2s_sm_handled_list(c);
+}
+
+void
+c2s_sm_undirty(struct c2s *c)
+{
+	struct c2s	**pp;
+
+	if (!c->dirty)
+		return;
+	for (pp = &c->srv->sm_dirty; *pp != NULL; pp = &(*pp)->dirty_next)
+		if (*pp == c) {
+			*pp = c->dirty_next;
+			break;
+		}
+	c->dirty = false;
+	c->dirty_next = NULL;
 }
 
 void
 c2s_sm_tick(struct c2s *c)
 {
-	if (c->smq != NULL && c->conn != NULL && c->sm_unrequested > 0)
+	if (c->smq != NULL && c->conn != NULL && c->sm_unrequested > 0 &&
+	    !c->resume_owed)
 		c2s_sm_request(c);
 }
 
@@ -318,52 +449,60 @@ c2s_sm_hibernate(struct c2s *c, const char *why)
 	return true;
 }
 
-/* Where one unacknowledged stanza goes when its session ends. */
-static void
-c2s_sm_salvage(struct c2s *c, struct stanza *st)
-{
-	struct server	*srv = c->srv;
-	const char	*name = stanza_name(st), *type = stanza_attr(st, "type");
-
-	if (strcmp(name, "message") == 0) {
-		/* Carbon copies are not the user's mail: the original went
-		 * to its own resource and is in the archive. */
-		if (stanza_child(st, "sent", NS_CARBONS) != NULL ||
-		    stanza_child(st, "received", NS_CARBONS) != NULL)
-			return;
-		if (type != NULL && strcmp(type, "error") == 0)
-			return;
-		if (offline_store(srv, c->sess->user, st) == -1)
-			log_warnx("c2s=%016" PRIx64 " unacked message not "
-			    "stored offline user=%s (it stays archived)",
-			    c->id, c->sess->user);
-	} else if (strcmp(name, "iq") == 0 && type != NULL &&
-	    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
-		router_bounce(srv->router, st, "recipient-unavailable");
-}
-
-/* Everything still unacknowledged, oldest first. */
+/*
+ * What a session that ends for good still holds: iq requests are
+ * answered (the requester would wait forever); messages are in the spool
+ * if they were to be kept (every chat or normal one), the rest are
+ * copies and state (carbons, archive results, presence) and are dropped.
+ */
 static void
 c2s_sm_salvage_queue(struct c2s *c)
 {
 	struct stanza	*st;
+	const char	*type;
+	int64_t		 tag;
 	size_t		 n = 0;
 
-	while ((st = sm_queue_shift(c->smq)) != NULL) {
-		c2s_sm_salvage(c, st);
+	while ((st = sm_queue_shift(c->smq, &tag)) != NULL) {
+		type = stanza_attr(st, "type");
+		if (strcmp(stanza_name(st), "iq") == 0 && type != NULL &&
+		    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
+			router_bounce(c->srv->router, st,
+			    "recipient-unavailable");
 		stanza_unref(st);
 		n++;
 	}
 	if (n > 0)
 		log_info("c2s=%016" PRIx64 " session ended with %zu unacked "
-		    "stanzas", c->id, n);
+		    "stanzas (messages stay spooled)", c->id, n);
+}
+
+/* Remember the final h of an ended resumable session, for <failed h/>. */
+static void
+c2s_sm_remember(struct c2s *c)
+{
+	struct server		*srv = c->srv;
+	struct c2s_sm_ended	*ended;
+
+	if (dict_count(srv->sm_expired) >= SM_EXPIRED_MAX)
+		return;
+	ended = xcalloc(1, sizeof(*ended));
+	ended->h = c->h_committed;
+	ended->user = xstrdup(c->user);
+	if (c->dirty) {
+		/* Stanzas of this turn count once the turn commits. */
+		ended->dirty = true;
+		ended->h_pending = c->h_in;
+		ended->dirty_next = srv->sm_ended_dirty;
+		srv->sm_ended_dirty = ended;
+	}
+	dict_set(srv->sm_expired, c->sm_id, ended);
 }
 
 void
 c2s_sm_finish(struct c2s *c)
 {
 	struct server	*srv = c->srv;
-	struct c2s_sm_ended	*ended;
 
 	if (c->smq == NULL)
 		return;
@@ -371,12 +510,7 @@ c2s_sm_finish(struct c2s *c)
 		c2s_sm_salvage_queue(c);
 	if (c->sm_id != NULL) {
 		dict_del(srv->sm_ids, c->sm_id);
-		if (dict_count(srv->sm_expired) < SM_EXPIRED_MAX) {
-			ended = xmalloc(sizeof(*ended));
-			ended->h = c->h_in;
-			ended->user = xstrdup(c->user);
-			dict_set(srv->sm_expired, c->sm_id, ended);
-		}
+		c2s_sm_remember(c);
 		free(c->sm_id);
 		c->sm_id = NULL;
 	}
@@ -391,12 +525,51 @@ c2s_sm_feature(const struct c2s *c)
 	return "<sm xmlns='" NS_SM "'/>";
 }
 
+/* A stream whose stanzas of this turn were rolled back loses its link. */
+static void
+c2s_sm_cut(struct c2s *c)
+{
+	if (c->state == C2S_CLOSED)
+		return;
+	log_warnx("c2s=%016" PRIx64 " store commit failed: link cut, "
+	    "h back to %" PRIu32, c->id, c->h_committed);
+	if (c->conn == NULL || c2s_sm_hibernate(c, "commit failed"))
+		return;
+	c2s_stream_error(c, "internal-server-error");
+}
+
+void
+c2s_sm_committed(struct server *srv, bool committed)
+{
+	struct c2s		*c;
+	struct c2s_sm_ended	*e;
+
+	while ((c = srv->sm_dirty) != NULL) {
+		srv->sm_dirty = c->dirty_next;
+		c->dirty_next = NULL;
+		c->dirty = false;
+		if (committed)
+			c->h_committed = c->h_in;
+		else {
+			c->h_in = c->h_committed;
+			c2s_sm_cut(c);
+		}
+	}
+	while ((e = srv->sm_ended_dirty) != NULL) {
+		srv->sm_ended_dirty = e->dirty_next;
+		e->dirty_next = NULL;
+		e->dirty = false;
+		if (committed)
+			e->h = e->h_pending;
+	}
+}
+
 /*
- * Turn hook, after the store committed (or failed to): owed acks go out
- * only if everything they cover is durable.
+ * After the commit and the turn's deliveries: the answers owed, each
+ * with the committed h. A stream cut by a failed commit left this list.
  */
 void
-c2s_sm_flush_acks(struct server *srv, bool committed)
+c2s_sm_flush_acks(struct server *srv)
 {
 	struct c2s	*c;
 	char		 buf[96];
@@ -404,17 +577,32 @@ c2s_sm_flush_acks(struct server *srv, bool committed)
 	while ((c = srv->sm_acks) != NULL) {
 		srv->sm_acks = c->ack_next;
 		c->ack_next = NULL;
-		c->ack_wanted = false;
-		if (c->state != C2S_SESSION)
-			continue;
-		if (!committed) {
-			c2s_stream_error(c, "internal-server-error");
+		c->owe_listed = false;
+		if (c->state != C2S_SESSION) {
+			c->ack_wanted = c->resume_owed = false;
 			continue;
 		}
-		snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32 "'/>",
-		    NS_SM, c->h_in);
-		c2s_puts(c, buf);
+		if (c->resume_owed)
+			c2s_sm_resumed(c);
+		if (c->ack_wanted) {
+			c->ack_wanted = false;
+			snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32
+			    "'/>", NS_SM, c->h_committed);
+			c2s_puts(c, buf);
+		}
 	}
+}
+
+void
+c2s_sm_final_ack(struct c2s *c)
+{
+	char	buf[96];
+
+	if (c->smq == NULL || c->conn == NULL || c->state != C2S_SESSION)
+		return;
+	snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32 "'/>", NS_SM,
+	    c->h_committed);
+	c2s_puts(c, buf);
 }
 
 static void
@@ -435,4 +623,5 @@ c2s_sm_cleanup(struct server *srv)
 	dict_free(srv->sm_expired);
 	dict_free(srv->sm_ids);
 	srv->sm_expired = srv->sm_ids = NULL;
+	srv->sm_ended_dirty = NULL;
 }

@@ -116,6 +116,7 @@ static const struct config_kw config_keywords[] = {
 	UINT("idle-timeout", idle_timeout, 1, 86400),
 	UINT("keepalive", keepalive, 1, 86400),
 	UINT("max-offline", max_offline, 1, 1000000),
+	UINT("store-reserve", store_reserve, 0, 65536),
 	UINT("max-sessions-per-user", max_sessions_per_user, 1, 1000),
 	UINT("sm-hibernate", sm_hibernate, 0, 86400),
 	UINT("sm-queue-max", sm_queue_max, 1, 100000),
@@ -504,6 +505,7 @@ config_defaults(struct config *cfg)
 	cfg->idle_timeout = 600;
 	cfg->keepalive = 60;
 	cfg->max_offline = 1000;
+	cfg->store_reserve = 16;
 	cfg->max_sessions_per_user = 10;
 	cfg->sm_hibernate = 300;
 	cfg->sm_queue_max = 1000;

@@ -59,7 +59,8 @@ struct config {
 	unsigned		 auth_timeout;		/* s, until bound */
 	unsigned		 idle_timeout;		/* s without input */
 	unsigned		 keepalive;		/* s without output */
-	unsigned		 max_offline;		/* messages per user */
+	unsigned		 max_offline;		/* spooled per user */
+	unsigned		 store_reserve;		/* MiB kept free */
 	unsigned		 max_sessions_per_user;
 
 	/* XEP-0198 */

@@ -76,6 +76,7 @@ struct ev {
 
 	struct ev_calls	 defer;
 	struct ev_calls	 hooks;
+	bool		 wake;		/* hooks have work: do not block */
 
 	struct ev_io	*dead;
 
@@ -431,6 +432,12 @@ ev_turn_hook(struct ev *ev, ev_fn fn, void *arg)
 	ev_calls_push(&ev->hooks, fn, arg);
 }
 
+void
+ev_wake(struct ev *ev)
+{
+	ev->wake = true;
+}
+
 static void
 ev_on_signalfd(int fd, int events, void *arg)
 {
@@ -490,7 +497,7 @@ ev_timeout(const struct ev *ev)
 {
 	uint64_t	 now, when;
 
-	if (ev->defer.len > 0 || ev->stop)
+	if (ev->defer.len > 0 || ev->stop || ev->wake)
 		return 0;
 	if (ev->nheap == 0)
 		return -1;
@@ -526,6 +533,7 @@ ev_run_hooks(struct ev *ev)
 {
 	size_t	 i;
 
+	ev->wake = false;
 	/* Indexing, not pointers: a hook may register another hook. */
 	for (i = 0; i < ev->hooks.len; i++) {
 		ev->hooks.v[ev->hooks.head + i].fn(

@@ -48,6 +48,11 @@ void		 ev_timer_free(struct ev_timer *);
 void		 ev_defer(struct ev *, ev_fn, void *);
 /* Call fn(arg) at the end of every loop turn, in registration order. */
 void		 ev_turn_hook(struct ev *, ev_fn, void *);
+/*
+ * The turn hooks have work (something was queued for them after they
+ * ran): the next turn does not wait for an event.
+ */
+void		 ev_wake(struct ev *);
 /* Deliver signo through the loop (blocked and read from a signalfd). */
 int		 ev_signal(struct ev *, int signo, ev_signal_cb, void *);
 

@@ -1,11 +1,14 @@
 /*
  * main.c: argv and config -> listening sockets, TLS keys -> privilege drop
  * -> database, auth backend -> the event loop. Signals: SIGTERM/SIGINT shut
- * down cleanly (stream close to every client, database checkpointed),
- * SIGHUP reloads the users file and the certificate.
+ * down cleanly (listeners closed first, the last batch committed, every
+ * client told its final h, database checkpointed), SIGHUP reloads the
+ * users file and the certificate. Once a second the store's health is
+ * checked; a database file that vanished ends the process with status 1.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,6 +37,7 @@
 
 #define MAIN_RATELIMIT_KEYS	65536
 #define MAIN_SHUTDOWN_GRACE_MS	500
+#define MAIN_HEALTH_MS		1000
 
 struct listener {
 	struct server		*srv;
@@ -43,10 +47,20 @@ struct listener {
 	struct ev_io		*io;
 };
 
+/* The process: what the signal, timer and turn callbacks need. */
+struct main_ctx {
+	struct server		 srv;
+	struct listener		 ls[CONFIG_MAX_LISTEN];
+	size_t			 nls;
+	struct ev_timer		*grace;		/* shutdown: flush, then stop */
+	struct ev_timer		*health;	/* store_tick */
+	int			 status;	/* exit status */
+};
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: xmppd [-dtv] -c file\n"
+	fprintf(stderr, "usage: xmppd [-dItv] [--init] -c file\n"
 	    "       xmppd [-dv] -D    (development defaults, see README)\n");
 	exit(1);
 }
@@ -128,13 +142,46 @@ main_stop(void *arg)
 	ev_stop(arg);
 }
 
-/* The shutdown grace timer; freed after the loop ends. */
-static struct ev_timer	*main_grace;
+/* No new connections: a login during shutdown is refused, not lost. */
+static void
+main_close_listeners(struct main_ctx *m)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nls; i++) {
+		if (m->ls[i].io == NULL)
+			continue;
+		ev_io_del(m->ls[i].io);
+		close(m->ls[i].fd);
+		m->ls[i].io = NULL;
+		m->ls[i].fd = -1;
+	}
+}
+
+/*
+ * End every stream and stop after a grace period (to flush). final_acks:
+ * each client is told its committed h first; not when the database is
+ * gone (what it covered went with the file).
+ */
+static void
+main_shutdown(struct main_ctx *m, bool final_acks)
+{
+	main_close_listeners(m);
+	if (final_acks)
+		c2s_shutdown_all(&m->srv);
+	else
+		c2s_abort_all(&m->srv);
+	if (m->grace == NULL) {
+		m->grace = ev_timer_new(m->srv.ev, main_stop, m->srv.ev);
+		ev_timer_set(m->grace, MAIN_SHUTDOWN_GRACE_MS);
+	}
+}
 
 static void
 main_on_signal(int signo, void *arg)
 {
-	struct server	*srv = arg;
+	struct main_ctx	*m = arg;
+	struct server	*srv = &m->srv;
 	SSL_CTX		*ctx;
 
 	if (signo == SIGHUP) {
@@ -147,23 +194,56 @@ main_on_signal(int signo, void *arg)
 		}
 		return;
 	}
-	if (srv->shutting_down++)
+	if (srv->shutting_down)
 		return;
+	srv->shutting_down = 1;
 	log_info("shutting down signal=%d clients=%u", signo, srv->nclients);
 	sd_notify(0, "STOPPING=1");
-	c2s_shutdown_all(srv);
-	/* Give the closing streams a moment to flush. */
-	main_grace = ev_timer_new(srv->ev, main_stop, srv->ev);
-	ev_timer_set(main_grace, MAIN_SHUTDOWN_GRACE_MS);
+	main_close_listeners(m);
+	/* The streams end after this turn's commit (main_commit). */
+	ev_wake(srv->ev);
 }
 
+/*
+ * The turn hook: commit what this turn stored, then let out only what the
+ * commit backs, in this order: the streams' committed counts (or cut
+ * links), the turn's deliveries, the spool's next windows, the acks.
+ */
 static void
 main_commit(void *arg)
 {
-	struct server	*srv = arg;
+	struct main_ctx	*m = arg;
+	struct server	*srv = &m->srv;
+	bool		 ok = store_commit(srv->store) == 0;
 
-	/* Acked means durable: acks go out only after this commit. */
-	c2s_sm_flush_acks(srv, store_commit(srv->store) == 0);
+	c2s_sm_committed(srv, ok);
+	router_flush(srv->router, ok);
+	offline_flush(srv, ok);
+	c2s_sm_flush_acks(srv);
+	if (srv->shutting_down == 1) {
+		srv->shutting_down = 2;
+		main_shutdown(m, true);
+	}
+}
+
+/* Once a second: disk space, the reserve, checkpoints, the file itself. */
+static void
+main_health(void *arg)
+{
+	struct main_ctx	*m = arg;
+	struct server	*srv = &m->srv;
+
+	if (store_tick(srv->store) == STORE_GONE) {
+		if (srv->shutting_down < 2) {
+			log_warnx("exiting: the database file is gone; "
+			    "systemd restarts xmppd on the real one");
+			m->status = 1;
+			srv->shutting_down = 2;
+			main_shutdown(m, false);
+		}
+		return;
+	}
+	ev_timer_set(m->health, MAIN_HEALTH_MS);
 }
 
 static void
@@ -182,22 +262,138 @@ main_mkdir(const char *dir)
 	free(s);
 }
 
+/* -t: the configuration and its certificate; exits. */
+static int
+main_check(struct config *cfg)
+{
+	const char	*errstr;
+	SSL_CTX		*ctx;
+
+	if (!cfg->selfsigned) {
+		if ((ctx = tls_server_ctx(cfg->certificate, cfg->key,
+		    &errstr)) == NULL) {
+			fprintf(stderr, "%s: %s\n", cfg->path, errstr);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
+	}
+	fprintf(stderr, "configuration OK\n");
+	return 0;
+}
+
+/* Every configured listener, before the privilege drop. */
+static void
+main_listen(struct main_ctx *m, const struct config *cfg)
+{
+	const char	*errstr;
+	size_t		 i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		m->ls[i].srv = &m->srv;
+		m->ls[i].cfg = &cfg->listen[i];
+		if ((m->ls[i].fd = net_listen(cfg->listen[i].addr,
+		    cfg->listen[i].port, &errstr)) == -1)
+			fatalx("%s", errstr);
+		m->ls[i].port = net_local_port(m->ls[i].fd);
+		m->ls[i].io = ev_io_add(m->srv.ev, m->ls[i].fd, EV_READ,
+		    main_on_accept, &m->ls[i]);
+		log_info("listening addr=%s port=%d tls=%s",
+		    cfg->listen[i].addr, m->ls[i].port,
+		    cfg->listen[i].direct_tls ? "direct" : "starttls");
+	}
+	m->nls = cfg->nlisten;
+}
+
+/*
+ * The database, refusing to start empty where one existed (the marker),
+ * with its reserve of free space.
+ */
+static void
+main_open_store(struct main_ctx *m, const struct config *cfg, bool init)
+{
+	const char	*errstr;
+	char		*dbpath, *reserve;
+
+	xasprintf(&dbpath, "%s/xmppd.sqlite", cfg->state_dir);
+	xasprintf(&reserve, "%s/xmppd.reserve", cfg->state_dir);
+	if (store_marker_check(dbpath, init, &errstr) == -1)
+		fatalx("%s", errstr);
+	if ((m->srv.store = store_open(dbpath, &errstr)) == NULL)
+		fatalx("%s", errstr);
+	if (store_marker_write(dbpath) == -1)
+		fatalx("%s: cannot write its marker", dbpath);
+	store_set_reserve(m->srv.store, reserve,
+	    (uint64_t)cfg->store_reserve * 1024 * 1024);
+	free(reserve);
+	free(dbpath);
+}
+
+/* Authentication, rate limits, router, modules, hooks and signals. */
+static void
+main_services(struct main_ctx *m, const struct config *cfg)
+{
+	struct server	*srv = &m->srv;
+	const char	*errstr;
+
+	if ((srv->auth = auth_open(srv->ev, cfg, &errstr)) == NULL)
+		fatalx("%s", errstr);
+	srv->rl_addr = ratelimit_new(cfg->auth_rate_address,
+	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
+	srv->rl_account = ratelimit_new(cfg->auth_rate_account,
+	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
+	srv->router = router_new(srv);
+	srv->sm_ids = dict_new();
+	srv->sm_expired = dict_new();
+	module_init(srv);
+	ev_turn_hook(srv->ev, main_commit, m);
+	m->health = ev_timer_new(srv->ev, main_health, m);
+	ev_timer_set(m->health, MAIN_HEALTH_MS);
+	ev_signal(srv->ev, SIGTERM, main_on_signal, m);
+	ev_signal(srv->ev, SIGINT, main_on_signal, m);
+	ev_signal(srv->ev, SIGHUP, main_on_signal, m);
+}
+
+/* After the loop: everything in the reverse order of its making. */
+static void
+main_teardown(struct main_ctx *m)
+{
+	struct server	*srv = &m->srv;
+
+	ev_timer_free(m->grace);
+	ev_timer_free(m->health);
+	main_close_listeners(m);
+	store_close(srv->store);
+	auth_close(srv->auth);
+	ratelimit_free(srv->rl_addr);
+	ratelimit_free(srv->rl_account);
+	module_fini(srv);
+	router_free(srv->router);
+	c2s_sm_cleanup(srv);
+	SSL_CTX_free(srv->tls);
+	ev_free(srv->ev);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct config	 cfg;
-	struct server	 srv;
-	struct listener	 ls[CONFIG_MAX_LISTEN];
-	const char	*path = NULL, *errstr;
-	char		*err = NULL, *dbpath;
-	int		 ch, debug = 0, verbose = 0, test = 0, devel = 0;
-	size_t		 i;
+	static const struct option	 longopts[] = {
+		{ "init", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct main_ctx		 m;
+	struct config			 cfg;
+	const char			*path = NULL;
+	char				*err = NULL;
+	int				 ch, debug = 0, verbose = 0, test = 0;
+	int				 devel = 0, init = 0, status;
 
-	while ((ch = getopt(argc, argv, "c:dDtv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dDItv", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':	path = optarg;	break;
 		case 'd':	debug = 1;	break;
 		case 'D':	devel = 1;	break;
+		case 'I':	init = 1;	break;
 		case 't':	test = 1;	break;
 		case 'v':	verbose++;	break;
 		default:	usage();
@@ -219,86 +415,30 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (test) {
-		if (!cfg.selfsigned) {
-			SSL_CTX *ctx = tls_server_ctx(cfg.certificate,
-			    cfg.key, &errstr);
-
-			if (ctx == NULL) {
-				fprintf(stderr, "%s: %s\n", cfg.path, errstr);
-				return 1;
-			}
-			SSL_CTX_free(ctx);
-		}
-		fprintf(stderr, "configuration OK\n");
+		status = main_check(&cfg);
 		config_free(&cfg);
-		return 0;
+		return status;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	memset(&srv, 0, sizeof(srv));
-	srv.cfg = &cfg;
-	srv.ev = ev_new();
+	m.srv.cfg = &cfg;
+	m.srv.ev = ev_new();
 	main_mkdir(cfg.state_dir);
-	if ((srv.tls = main_tls(&cfg)) == NULL)
+	if ((m.srv.tls = main_tls(&cfg)) == NULL)
 		fatalx("cannot start without a TLS certificate");
-	memset(ls, 0, sizeof(ls));
-	for (i = 0; i < cfg.nlisten; i++) {
-		ls[i].srv = &srv;
-		ls[i].cfg = &cfg.listen[i];
-		if ((ls[i].fd = net_listen(cfg.listen[i].addr,
-		    cfg.listen[i].port, &errstr)) == -1)
-			fatalx("%s", errstr);
-		ls[i].port = net_local_port(ls[i].fd);
-		ls[i].io = ev_io_add(srv.ev, ls[i].fd, EV_READ,
-		    main_on_accept, &ls[i]);
-		log_info("listening addr=%s port=%d tls=%s", cfg.listen[i].addr,
-		    ls[i].port, cfg.listen[i].direct_tls ? "direct" :
-		    "starttls");
-	}
+	main_listen(&m, &cfg);
 	main_drop_privileges(cfg.user);
-
-	xasprintf(&dbpath, "%s/xmppd.sqlite", cfg.state_dir);
-	if ((srv.store = store_open(dbpath, &errstr)) == NULL)
-		fatalx("%s", errstr);
-	free(dbpath);
-	if ((srv.auth = auth_open(srv.ev, &cfg, &errstr)) == NULL)
-		fatalx("%s", errstr);
-	srv.rl_addr = ratelimit_new(cfg.auth_rate_address,
-	    (uint64_t)cfg.auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
-	srv.rl_account = ratelimit_new(cfg.auth_rate_account,
-	    (uint64_t)cfg.auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
-	srv.router = router_new(&srv);
-	srv.sm_ids = dict_new();
-	srv.sm_expired = dict_new();
-	module_init(&srv);
-	ev_turn_hook(srv.ev, main_commit, &srv);
-	ev_signal(srv.ev, SIGTERM, main_on_signal, &srv);
-	ev_signal(srv.ev, SIGINT, main_on_signal, &srv);
-	ev_signal(srv.ev, SIGHUP, main_on_signal, &srv);
-
+	main_open_store(&m, &cfg, init);
+	main_services(&m, &cfg);
 	if (cfg.port_file != NULL)
-		main_port_file(cfg.port_file, ls, cfg.nlisten);
+		main_port_file(cfg.port_file, m.ls, m.nls);
 	log_info("xmppd %s ready domain=%s", XMPPD_VERSION, cfg.domain);
 	sd_notify(0, "READY=1");
 
-	if (ev_run(srv.ev) == -1)
+	if (ev_run(m.srv.ev) == -1)
 		fatal("event loop");
-	ev_timer_free(main_grace);
-
-	for (i = 0; i < cfg.nlisten; i++) {
-		ev_io_del(ls[i].io);
-		close(ls[i].fd);
-	}
-	store_close(srv.store);
-	auth_close(srv.auth);
-	ratelimit_free(srv.rl_addr);
-	ratelimit_free(srv.rl_account);
-	module_fini(&srv);
-	router_free(srv.router);
-	c2s_sm_cleanup(&srv);
-	SSL_CTX_free(srv.tls);
-	ev_free(srv.ev);
-	log_info("stopped");
+	main_teardown(&m);
+	log_info("stopped status=%d", m.status);
 	config_free(&cfg);
-	return 0;
+	return m.status;
 }

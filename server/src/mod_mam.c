@@ -4,14 +4,12 @@
  *
  * Both directions are archived in the same store batch as the routing
  * that follows, so by the time XEP-0198 acknowledges a message it is in
- * the archive (DESIGN.md §3.1). The archive id is the <stanza-id/> the
- * recipient sees, and it travels inside the stanza into the offline queue
- * and the stream management queue, so every redelivery carries it (§3.3).
- *
- * A client that resends a message after losing the server's ack (its
- * <resume/> failed, or the server restarted) reuses the origin-id; the
- * sender's archive knows it, so the resend is dropped instead of reaching
- * the recipient a second time under a new id.
+ * the archive; a failed archive write fails the batch, so it is not
+ * acknowledged either. The archive id is the <stanza-id/> the recipient
+ * sees, and it travels inside the stanza into the spool and the stream
+ * management queue, so every redelivery carries it. Delivery itself does
+ * not depend on the archive (mod_offline.c), nor does the recognition of
+ * resends by origin-id (router.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +32,6 @@
 #include "xmppd.h"
 
 #define MAM_EXPIRY_PERIOD_MS	(3600 * 1000)	/* retention sweep */
-#define MAM_DEDUP_WINDOW_MS	(24LL * 3600 * 1000)
 #define MAM_DAY_MS		(24LL * 3600 * 1000)
 
 /* XEP-0313 §4.1.1 with XEP-0334 hints: IM messages with a body. */
@@ -85,16 +82,6 @@ mam_wanted(struct server *srv, const char *owner, const char *peer)
 	return true;
 }
 
-static void
-mam_new_id(char out[33])
-{
-	char	half[17];
-
-	proto_random_id(out);
-	proto_random_id(half);
-	memcpy(out + 16, half, sizeof(half));
-}
-
 static int
 mam_store(struct server *srv, const char *owner, const char *id,
     const char *peer_bare, const char *peer, const char *origin,
@@ -122,31 +109,20 @@ static enum mod_result
 mam_message_out(struct server *srv, struct session *from,
     struct stanza *msg)
 {
-	char		 peer[JID_MAX + 1], id[33], seen[64];
-	const char	*to = stanza_attr(msg, "to"), *origin;
-	int		 rc;
+	char		 peer[JID_MAX + 1], id[33];
+	const char	*to = stanza_attr(msg, "to");
 
 	if (!mam_archivable(msg) || mam_bare(to, peer, sizeof(peer)) == NULL)
 		return MOD_PASS;
 	/* A message to oneself is archived once, as received. */
 	if (strcmp(peer, from->bare) == 0)
 		return MOD_PASS;
-	origin = mam_origin_id(msg);
-	if (origin != NULL) {
-		rc = store_archive_find_origin(srv->store, from->user, peer,
-		    origin, proto_now_ms() - MAM_DEDUP_WINDOW_MS, seen,
-		    sizeof(seen));
-		if (rc == 1) {
-			log_debug("mam: resend of %s dropped user=%s id=%s",
-			    origin, from->user, seen);
-			return MOD_HANDLED;
-		}
-	}
 	if (!mam_wanted(srv, from->user, peer))
 		return MOD_PASS;
-	mam_new_id(id);
-	if (mam_store(srv, from->user, id, peer, to, origin, true, msg) == -1)
-		log_warnx("mam: archive write failed user=%s", from->user);
+	proto_random_id128(id);
+	/* A failure fails the batch: the sender gets no ack and resends. */
+	(void)mam_store(srv, from->user, id, peer, to, mam_origin_id(msg),
+	    true, msg);
 	return MOD_PASS;
 }
 
@@ -194,12 +170,10 @@ mam_message_in(struct server *srv, const char *user, struct stanza *msg)
 	if (!mam_archivable(msg) || mam_bare(from, peer, sizeof(peer)) == NULL ||
 	    !mam_wanted(srv, user, peer))
 		return;
-	mam_new_id(id);
+	proto_random_id128(id);
 	if (mam_store(srv, user, id, peer, from, mam_origin_id(msg), false,
-	    msg) == -1) {
-		log_warnx("mam: archive write failed user=%s", user);
-		return;
-	}
+	    msg) == -1)
+		return;		/* the batch fails: nobody is acked */
 	sid = stanza_new_child(msg, "stanza-id", NS_SID);
 	stanza_set_attr(sid, "by", own);
 	stanza_set_attr(sid, "id", id);
@@ -342,6 +316,21 @@ mam_lookup(struct server *srv, struct session *s, const struct mam_query *q,
 	return 0;
 }
 
+/*
+ * The largest page: mam-max-page, but no more than half a XEP-0198 queue,
+ * so one page never overflows a client's queue (XEP-0059 lets a page be
+ * shorter than asked; the client pages on).
+ */
+static unsigned
+mam_page_max(const struct server *srv)
+{
+	unsigned	half = srv->cfg->sm_queue_max / 2;
+
+	if (half == 0)
+		half = 1;
+	return srv->cfg->mam_max_page < half ? srv->cfg->mam_max_page : half;
+}
+
 static enum mod_result
 mam_query(struct server *srv, struct session *s, struct stanza *iq)
 {
@@ -352,7 +341,7 @@ mam_query(struct server *srv, struct session *s, struct stanza *iq)
 	bool			 complete = true;
 	size_t			 i, k;
 
-	if (mam_query_parse(stanza_first_child(iq), srv->cfg->mam_max_page,
+	if (mam_query_parse(stanza_first_child(iq), mam_page_max(srv),
 	    &q, &cond, &text) == -1) {
 		router_bounce(srv->router, iq, cond);
 		return MOD_HANDLED;
@@ -501,6 +490,10 @@ mam_prefs(struct server *srv, struct session *s, struct stanza *iq)
 
 	if (strcmp(stanza_attr(iq, "type"), "get") == 0)
 		return mam_prefs_reply(srv, s, iq);
+	if (store_degraded(srv->store)) {
+		router_bounce(srv->router, iq, "resource-constraint");
+		return MOD_HANDLED;
+	}
 	for (dflt = 0; dflt <= CONFIG_MAM_NEVER; dflt++)
 		if (d != NULL && strcmp(d, mam_default_names[dflt]) == 0)
 			break;

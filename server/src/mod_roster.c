@@ -204,6 +204,12 @@ roster_set(struct server *srv, struct session *s, struct stanza *iq)
 	const char	*sub;
 	int		 rc;
 
+	/* A roster change must be stored: not while the store refuses. */
+	if (store_degraded(srv->store)) {
+		router_bounce(srv->router, iq, "resource-constraint");
+		return MOD_HANDLED;
+	}
+
 	q = stanza_first_child(iq);
 	/* RFC 6121 §2.3.3: exactly one item. */
 	if ((item = stanza_child(q, "item", NS_ROSTER)) == NULL ||

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct server;
 struct session;
@@ -109,7 +110,24 @@ const char	*module_feature(unsigned i, bool account);
 /* Cross-module entry points. */
 void		roster_push(struct server *, const char *user,
 		    const char *contact);
-int		offline_store(struct server *, const char *user,
-		    struct stanza *);
+
+/*
+ * The delivery spool (mod_offline.c). A spooled message for user is
+ * written with its stanza-id in the current batch; the returned seq tags
+ * every delivery of it until a stream acknowledges it.
+ */
+int64_t		offline_spool(struct server *, const char *user,
+		    struct stanza *, const char *resource);
+/* user's spool holds max-offline messages: a new one is refused. */
+bool		offline_full(struct server *, const char *user);
+/* After the commit: deliver a spooled message now, or let it wait. */
+void		offline_live(struct server *, struct session *,
+		    struct stanza *, int64_t tag);
+/* The stream of s acknowledged the spooled message tag. */
+void		offline_acked(struct server *, struct session *, int64_t tag);
+/* The stream of s has room again (an ack): go on catching up. */
+void		offline_resume(struct server *, struct session *);
+/* After the commit: let catching-up streams take their next rows. */
+void		offline_flush(struct server *, bool committed);
 
 #endif

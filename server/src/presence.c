@@ -341,6 +341,11 @@ presence_from_client(struct server *srv, struct session *s,
 		return;
 	}
 	if (roster_event(type, true) != -1) {
+		/* Rosters change: not while the store refuses writes. */
+		if (store_degraded(srv->store)) {
+			router_bounce(srv->router, p, "resource-constraint");
+			return;
+		}
 		/* Subscriptions address the bare JID (RFC 6121 §3.1.1). */
 		if (jid_parse(to, &j) == 0 && j.local[0] != '\0')
 			presence_sub_event(srv, s->user, j.local, type);

@@ -125,6 +125,17 @@ proto_random_id(char out[17])
 	out[16] = '\0';
 }
 
+/* Two halves of proto_random_id: session tokens, archive ids. */
+void
+proto_random_id128(char out[33])
+{
+	char	half[17];
+
+	proto_random_id(out);
+	proto_random_id(half);
+	memcpy(out + 16, half, sizeof(half));
+}
+
 /* XEP-0203 stamp in UTC with milliseconds. */
 void
 proto_add_delay(struct stanza *st, const char *from, int64_t stamp_ms)

@@ -25,6 +25,8 @@ struct stanza	*proto_error(const struct stanza *st, const char *cond);
 bool		 proto_is_stanza(const struct stanza *);
 /* 16 random hex characters plus NUL into out[17]. */
 void		 proto_random_id(char out[17]);
+/* 32 random hex characters (128 bits) plus NUL: ids that are tokens. */
+void		 proto_random_id128(char out[33]);
 /* Add <delay xmlns='urn:xmpp:delay' from= stamp=/> (XEP-0203). */
 void		 proto_add_delay(struct stanza *, const char *from,
 		    int64_t stamp_ms);

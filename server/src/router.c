@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "config.h"
 #include "dict.h"
+#include "ev.h"
 #include "jid.h"
 #include "log.h"
 #include "module.h"
@@ -28,14 +29,25 @@
 #include "xmalloc.h"
 #include "xmppd.h"
 
+/* A delivery waiting for the turn's commit (router_flush). */
+struct router_out {
+	struct session	*s;		/* held */
+	struct stanza	*st;		/* referenced */
+	int64_t		 tag;		/* spool row, 0: none */
+};
+
 struct router {
 	struct server	*srv;
 	struct dict	*users;		/* bare JID -> session list */
 	struct dict	*full;		/* full JID -> session */
 	size_t		 total;
+	struct router_out *out;		/* this turn's deliveries */
+	size_t		 nout, outcap;
 };
 
 #define ROUTER_MAX_TARGETS	64
+/* How long a resend is recognised by its origin-id. */
+#define ROUTER_DEDUP_WINDOW_MS	(24LL * 3600 * 1000)
 
 /* An empty router. */
 struct router *
@@ -55,8 +67,10 @@ router_free(struct router *r)
 {
 	if (r == NULL)
 		return;
+	router_flush(r, false);
 	dict_free(r->users);
 	dict_free(r->full);
+	free(r->out);
 	free(r);
 }
 
@@ -76,6 +90,7 @@ router_bind(struct router *r, const char *user, const char *resource,
 	s->resource = s->full + strlen(s->bare) + 1;
 	s->ops = ops;
 	s->arg = arg;
+	s->router = r;
 	if ((old = dict_get(r->full, s->full)) != NULL) {
 		log_info("c2s=%016llx replaced-by=%016llx jid=%s",
 		    (unsigned long long)old->id, (unsigned long long)id,
@@ -113,11 +128,30 @@ router_unbind(struct router *r, struct session *s)
 	r->total--;
 	if (s->presence != NULL)
 		stanza_unref(s->presence);
+	s->presence = NULL;
 	dict_free(s->directed);
+	s->directed = NULL;
 	free(s->user);
 	free(s->bare);
 	free(s->full);
-	free(s);
+	s->user = s->bare = s->full = NULL;
+	s->resource = NULL;
+	s->dead = true;
+	if (s->holds == 0)
+		free(s);
+}
+
+void
+router_hold(struct session *s)
+{
+	s->holds++;
+}
+
+void
+router_release(struct session *s)
+{
+	if (--s->holds == 0 && s->dead)
+		free(s);
 }
 
 /* Sessions of a bare JID. */
@@ -153,11 +187,62 @@ router_total(const struct router *r)
 	return r->total;
 }
 
-/* Hand a stanza to a session's stream. */
+/* Queue a delivery until the turn's commit. */
+void
+router_send_spooled(struct session *s, struct stanza *st, int64_t tag)
+{
+	struct router		*r = s->router;
+	struct router_out	*o;
+
+	if (r->nout == r->outcap) {
+		r->outcap = r->outcap == 0 ? 64 : r->outcap * 2;
+		r->out = xreallocarray(r->out, r->outcap, sizeof(*r->out));
+	}
+	if (r->nout == 0)
+		ev_wake(r->srv->ev);	/* queued after this turn's flush */
+	o = &r->out[r->nout++];
+	o->s = s;
+	o->st = stanza_ref(st);
+	o->tag = tag;
+	router_hold(s);
+}
+
 void
 router_send(struct session *s, struct stanza *st)
 {
-	s->ops->deliver(s->arg, st);
+	router_send_spooled(s, st, 0);
+}
+
+/*
+ * Deliver the turn's stanzas in the order they were routed. A delivery
+ * may route more (it runs to the end of the list, new entries included).
+ */
+void
+router_flush(struct router *r, bool committed)
+{
+	struct router_out	 o;
+	size_t			 i;
+
+	for (i = 0; i < r->nout; i++) {
+		o = r->out[i];
+		if (o.s->dead)
+			;
+		else if (!committed && strcmp(stanza_name(o.st),
+		    "message") == 0)
+			;	/* its sender was not acked: it resends */
+		else if (o.tag > 0)
+			offline_live(r->srv, o.s, o.st, o.tag);
+		else
+			o.s->ops->deliver(o.s->arg, o.st, 0);
+		stanza_unref(o.st);
+		router_release(o.s);
+	}
+	r->nout = 0;
+	if (r->outcap > 1024) {		/* a burst is over */
+		free(r->out);
+		r->out = NULL;
+		r->outcap = 0;
+	}
 }
 
 /* RFC 6121 §8.5.2.1.1: eligible resources for a message to a bare JID. */
@@ -218,20 +303,57 @@ router_account_known(struct router *r, const char *local)
 	return known;
 }
 
-/* Nobody to deliver to and not storable: answer or drop (§8.5.2.2). */
+/*
+ * Whether a message goes to the spool: chat and normal messages stay there
+ * until one of the account's streams acknowledged them. Not spooled:
+ * XEP-0334 no-store, and a XEP-0085 chat state without a body (typing
+ * notifications are worthless later).
+ */
+static bool
+router_spoolable(const struct stanza *st, const char *type)
+{
+	const struct stanza	*c;
+
+	if (strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0)
+		return false;
+	if (stanza_child(st, "no-store", NS_HINTS) != NULL)
+		return false;
+	for (c = stanza_first_child(st); c != NULL; c = stanza_next(c))
+		if (strcmp(stanza_ns(c), NS_CHATSTATES) != 0 &&
+		    strcmp(stanza_name(c), "thread") != 0)
+			return true;
+	return false;
+}
+
+/* Nobody to deliver to and not spooled: answer or drop (§8.5.2.2). */
 static void
 router_message_undeliverable(struct router *r, struct stanza *st,
     const char *type, int known)
 {
 	if (strcmp(type, "headline") == 0 || strcmp(type, "error") == 0)
 		return;
+	/* A chat state for nobody: nothing to tell the sender. */
+	if (known == 1 && strcmp(type, "groupchat") != 0 &&
+	    stanza_child(st, "body", NS_CLIENT) == NULL)
+		return;
 	router_bounce(r, st, known == -1 ? "internal-server-error" :
 	    "service-unavailable");
 }
 
+/* The message's type attribute, "normal" if absent (RFC 6121 §5.2.2). */
+static const char *
+router_msgtype(const struct stanza *st)
+{
+	const char	*type = stanza_attr(st, "type");
+
+	return type != NULL ? type : "normal";
+}
+
 /*
  * A message for a local user (bare or full JID). The modules see it
- * before delivery (archive, stanza-id) and after (carbons); a message
+ * before delivery (archive, stanza-id) and after (carbons). A spooled
+ * message is written to the spool first, in the same batch, and reaches
+ * each target through it (mod_offline.c: flow control, acks). A message
  * for an account nobody ever used is answered like one for an offline
  * resource, so presence does not leak (RFC 6121 §8.5.2.2.1).
  */
@@ -240,12 +362,12 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 {
 	struct session	*targets[ROUTER_MAX_TARGETS], *s = NULL;
 	char		 bare[JID_MAX + 1], full[JID_MAX + 1];
-	const char	*type = stanza_attr(st, "type");
+	const char	*type = router_msgtype(st);
 	size_t		 i, n = 0;
+	int64_t		 seq = 0;
 	int		 known = 1;
+	bool		 spool;
 
-	if (type == NULL)
-		type = "normal";
 	if (strcmp(type, "error") == 0 && to->resource[0] == '\0')
 		return;
 	jid_bare(to, bare, sizeof(bare));
@@ -265,21 +387,82 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 		router_message_undeliverable(r, st, type, known);
 		return;
 	}
+	spool = router_spoolable(st, type);
 	module_message_in(r->srv, to->local, st);
+	if (spool && (seq = offline_spool(r->srv, to->local, st,
+	    s != NULL ? s->resource : NULL)) == -1)
+		return;		/* the batch fails: nobody is acked */
 	if (s != NULL)
 		targets[n++] = s;
 	else
 		n = router_pick(dict_get(r->users, bare), type, targets,
 		    ROUTER_MAX_TARGETS);
 	for (i = 0; i < n; i++)
-		router_send(targets[i], st);
+		router_send_spooled(targets[i], st, seq);
 	module_message_delivered(r->srv, to->local, st, targets, n);
-	if (n > 0)
+	if (n == 0 && !spool)
+		router_message_undeliverable(r, st, type, 1);
+}
+
+/*
+ * Before a client's message to a local user is archived or copied: is it
+ * a resend of one already accepted (XEP-0359 origin-id, 24 hours), and can
+ * it be stored? A message that cannot be stored is bounced and stored
+ * nowhere, not even in the sender's archive. 0: route it; -1: handled.
+ */
+static int
+router_accept(struct router *r, struct session *from, struct stanza *st,
+    const struct jid *to, char *peer, size_t peerlen, const char **origin)
+{
+	struct server		*srv = r->srv;
+	const struct stanza	*o = stanza_child(st, "origin-id", NS_SID);
+	const char		*type = router_msgtype(st);
+	int			 known = 1;
+
+	*origin = NULL;
+	jid_bare(to, peer, peerlen);
+	if (!router_spoolable(st, type))
+		return 0;
+	if (o != NULL && (*origin = stanza_attr(o, "id")) != NULL &&
+	    store_origin_seen(srv->store, from->user, peer, *origin,
+	    proto_now_ms() - ROUTER_DEDUP_WINDOW_MS) == 1) {
+		log_debug("router: resend of %s dropped user=%s", *origin,
+		    from->user);
+		return -1;
+	}
+	if (dict_get(r->users, peer) == NULL &&
+	    (known = router_account_known(r, to->local)) != 1) {
+		router_message_undeliverable(r, st, type, known);
+		return -1;
+	}
+	if (store_degraded(srv->store)) {
+		router_bounce(r, st, "resource-constraint");
+		return -1;
+	}
+	if (offline_full(srv, to->local)) {
+		router_bounce(r, st, "service-unavailable");
+		return -1;
+	}
+	return 0;
+}
+
+/* A bound client's message to a local user. */
+static void
+router_message_from(struct router *r, struct session *from,
+    struct stanza *st, const struct jid *to)
+{
+	char		 peer[JID_MAX + 1];
+	const char	*origin;
+
+	if (router_accept(r, from, st, to, peer, sizeof(peer), &origin) == -1)
 		return;
-	if ((strcmp(type, "normal") == 0 || strcmp(type, "chat") == 0) &&
-	    offline_store(r->srv, to->local, st) == 0)
+	if (module_message_out(r->srv, from, st) == MOD_HANDLED)
 		return;
-	router_message_undeliverable(r, st, type, 0);
+	router_message(r, st, to);
+	/* The same batch: if this fails, so does the message's ack. */
+	if (origin != NULL)
+		(void)store_origin_add(r->srv->store, from->user, peer, origin,
+		    proto_now_ms());
 }
 
 /* An iq for a local user's bare or full JID, not the sender's own. */
@@ -409,9 +592,8 @@ router_from_client(struct router *r, struct session *s, struct stanza *st)
 		router_iq_local(r, s, st, MOD_TO_ACCOUNT);
 		return;
 	}
-	if (strcmp(name, "message") == 0) {
-		if (module_message_out(r->srv, s, st) == MOD_PASS)
-			router_message(r, st, &to);
-	} else
+	if (strcmp(name, "message") == 0)
+		router_message_from(r, s, st, &to);
+	else
 		router_iq(r, s, st, &to);
 }

@@ -18,10 +18,18 @@ struct dict;
 struct router;
 
 struct session_ops {
-	/* Send st to the client; borrows st (it serializes or refs it). */
-	void	(*deliver)(void *arg, struct stanza *st);
+	/*
+	 * Send st to the client; borrows st (it serializes or refs it).
+	 * tag: the spool row of a message (0: none), handed back through
+	 * offline_acked() once the client acknowledged it.
+	 */
+	void	(*deliver)(void *arg, struct stanza *st, int64_t tag);
 	/* Replace this session: stream error cond, close, unbind. */
 	void	(*kick)(void *arg, const char *cond);
+	/* Spooled messages the stream may take now (flow control). */
+	size_t	(*room)(void *arg);
+	/* The stream acknowledges what it got (XEP-0198 is on). */
+	bool	(*acks)(void *arg);
 };
 
 struct session {
@@ -39,6 +47,17 @@ struct session {
 	const struct session_ops *ops;
 	void			*arg;
 	struct session		*next;		/* same bare JID */
+
+	/* Delivery from the spool (mod_offline.c's only). */
+	bool			 draining;	/* catching up from the spool */
+	bool			 drain_listed;	/* on the drain list */
+	int64_t			 spool_pos;	/* rows up to here offered */
+	struct session		*drain_next;
+
+	/* Deferred work may still name an unbound session (router.c). */
+	struct router		*router;
+	unsigned		 holds;
+	bool			 dead;		/* unbound, freed at holds 0 */
 };
 
 struct router	*router_new(struct server *);
@@ -51,16 +70,35 @@ void		 router_free(struct router *);
 struct session	*router_bind(struct router *, const char *user,
 		    const char *resource, const struct session_ops *,
 		    void *arg, uint64_t id);
-/* Forget a session and free it (presence is the caller's business). */
+/*
+ * Forget a session and free it (presence is the caller's business). While
+ * deferred work holds it, only the struct stays, marked dead.
+ */
 void		 router_unbind(struct router *, struct session *);
+/* Keep an unbound session's struct until the matching release. */
+void		 router_hold(struct session *);
+void		 router_release(struct session *);
 /* All bound sessions of a bare JID (a list through ->next), or NULL. */
 struct session	*router_sessions(const struct router *, const char *bare);
 struct session	*router_session(const struct router *, const char *full);
 size_t		 router_nsessions(const struct router *, const char *bare);
 size_t		 router_total(const struct router *);
 
-/* Send st to one session. */
+/*
+ * Send st to one session. Nothing is written before the loop turn's store
+ * commit: router_flush() delivers after it, so no stanza that a failed
+ * commit took back has reached anyone.
+ */
 void		 router_send(struct session *, struct stanza *);
+/* The same for a spooled message (tag: its spool row). */
+void		 router_send_spooled(struct session *, struct stanza *,
+		    int64_t tag);
+/*
+ * After the commit: deliver what this turn routed. If the commit failed,
+ * its messages are dropped (their senders resend: their streams did not
+ * get an ack); presence and iqs go out.
+ */
+void		 router_flush(struct router *, bool committed);
 /* A stanza from a bound client: from is stamped, to checked, routed. */
 void		 router_from_client(struct router *, struct session *,
 		    struct stanza *);

@@ -17,6 +17,8 @@ struct ratelimit;
 struct c2s;
 struct dict;
 struct ev_timer;
+struct offline;
+struct c2s_sm_ended;
 
 struct server {
 	struct ev		*ev;
@@ -31,7 +33,10 @@ struct server {
 	struct dict		*sm_ids;	/* XEP-0198 id -> resumable c2s */
 	struct dict		*sm_expired;	/* ended id -> uint32_t final h */
 	struct c2s		*sm_acks;	/* owe an <a/> after commit */
+	struct c2s		*sm_dirty;	/* handled stanzas this turn */
+	struct c2s_sm_ended	*sm_ended_dirty; /* final h after commit */
 	struct ev_timer		*mam_expiry;	/* XEP-0313 retention */
+	struct offline		*offline;	/* mod_offline.c's state */
 	uint64_t		 next_id;	/* session ids, never reused */
 	unsigned		 nclients;	/* open c2s streams */
 	int			 shutting_down;

@@ -10,8 +10,13 @@
 #include "stanza.h"
 #include "xmalloc.h"
 
+struct sm_slot {
+	struct stanza	*st;
+	int64_t		 tag;
+};
+
 struct sm_queue {
-	struct stanza	**ring;
+	struct sm_slot	 *ring;
 	size_t		  cap;		/* allocated slots (power of 2) */
 	size_t		  head;		/* oldest unacked */
 	size_t		  len;
@@ -33,10 +38,11 @@ void
 sm_queue_free(struct sm_queue *q)
 {
 	struct stanza	*st;
+	int64_t		 tag;
 
 	if (q == NULL)
 		return;
-	while ((st = sm_queue_shift(q)) != NULL)
+	while ((st = sm_queue_shift(q, &tag)) != NULL)
 		stanza_unref(st);
 	free(q->ring);
 	free(q);
@@ -46,8 +52,8 @@ sm_queue_free(struct sm_queue *q)
 static void
 sm_queue_grow(struct sm_queue *q)
 {
-	size_t		  ncap = q->cap == 0 ? 8 : q->cap * 2, i;
-	struct stanza	**nring = xreallocarray(NULL, ncap, sizeof(*nring));
+	size_t		 ncap = q->cap == 0 ? 8 : q->cap * 2, i;
+	struct sm_slot	*nring = xreallocarray(NULL, ncap, sizeof(*nring));
 
 	for (i = 0; i < q->len; i++)
 		nring[i] = q->ring[(q->head + i) & (q->cap - 1)];
@@ -58,30 +64,41 @@ sm_queue_grow(struct sm_queue *q)
 }
 
 int
-sm_queue_push(struct sm_queue *q, struct stanza *st)
+sm_queue_push(struct sm_queue *q, struct stanza *st, int64_t tag)
 {
+	struct sm_slot	*slot;
+
 	if (q->len >= q->max)
 		return -1;
 	if (q->len == q->cap)
 		sm_queue_grow(q);
-	q->ring[(q->head + q->len) & (q->cap - 1)] = stanza_ref(st);
+	slot = &q->ring[(q->head + q->len) & (q->cap - 1)];
+	slot->st = stanza_ref(st);
+	slot->tag = tag;
 	q->len++;
 	q->sent++;		/* unsigned: wraps at 2^32 as §5 requires */
 	return 0;
 }
 
 long
-sm_queue_ack(struct sm_queue *q, uint32_t h)
+sm_queue_ack(struct sm_queue *q, uint32_t h, sm_acked_fn fn, void *arg)
 {
-	uint32_t	n = h - q->acked;	/* mod 2^32 */
-	uint32_t	i;
+	uint32_t	 n = h - q->acked;	/* mod 2^32 */
+	uint32_t	 i;
+	struct stanza	*st;
+	int64_t		 tag = 0;
 
 	/* Unsigned distance from the last ack: more than is queued is a lie. */
 	if (n > q->len)
 		return -1;
-	for (i = 0; i < n; i++)
-		stanza_unref(sm_queue_shift(q));
+	/* Counted first: fn may look at the queue. */
 	q->acked = h;
+	for (i = 0; i < n; i++) {
+		st = sm_queue_shift(q, &tag);
+		if (fn != NULL)
+			fn(arg, st, tag);
+		stanza_unref(st);
+	}
 	return (long)n;
 }
 
@@ -121,17 +138,18 @@ sm_queue_at(const struct sm_queue *q, size_t i)
 {
 	if (i >= q->len)
 		return NULL;
-	return q->ring[(q->head + i) & (q->cap - 1)];
+	return q->ring[(q->head + i) & (q->cap - 1)].st;
 }
 
 struct stanza *
-sm_queue_shift(struct sm_queue *q)
+sm_queue_shift(struct sm_queue *q, int64_t *tag)
 {
 	struct stanza	*st;
 
 	if (q->len == 0)
 		return NULL;
-	st = q->ring[q->head];
+	st = q->ring[q->head].st;
+	*tag = q->ring[q->head].tag;
 	q->head = (q->head + 1) & (q->cap - 1);
 	q->len--;
 	if (q->len == 0 && q->cap > 64) {

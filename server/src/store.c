@@ -4,12 +4,15 @@
  *
  * Every write joins one transaction, opened (BEGIN IMMEDIATE) by the first
  * write since the last store_commit(), so a loop turn costs one fsync
- * however many stanzas it stored. Acked means durable (DESIGN.md §3.1):
- * the caller acks only after store_commit() returned 0; with WAL and
- * synchronous=FULL a commit is on disk when it returns. Each write runs
- * inside its own SAVEPOINT, so a failed write is undone alone and the
- * batch goes on. If SQLite itself rolls the whole batch back (SQLITE_FULL,
- * SQLITE_IOERR, ...), the next store_commit() returns -1.
+ * however many stanzas it stored. Acked means durable: the caller acks
+ * only after store_commit() returned 0; with WAL and synchronous=FULL a
+ * commit is on disk when it returns. Each write runs inside its own
+ * SAVEPOINT. A write that must not be lost (a message, a roster change)
+ * and fails fails the whole batch: store_commit() rolls it back and
+ * returns -1, so nothing of that turn is acknowledged. A soft write (an
+ * acknowledged spool row's deletion, a last-seen time) that fails is undone
+ * alone. A failure for lack of room, lock or disk also degrades the store
+ * (store_degraded) until store_health.c sees it recover.
  *
  * Adding a table: append a script to store_migrations[] (never edit one
  * that has shipped), then add its statements to enum store_q and
@@ -32,15 +35,19 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "log.h"
+#include "store_priv.h"
 #include "xmalloc.h"
 
 #define STORE_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * How long a write waits for another process's lock (a person running
+ * sqlite3 on the file). Short: the event loop must not stall; a lock held
+ * longer fails the batch and degrades the store until it is free.
+ */
 enum {
-	STORE_BUSY_MS = 5000,		/* wait for xmppctl's write lock */
+	STORE_BUSY_MS = 50,
 };
 
 /*
@@ -118,47 +125,47 @@ static const char *const store_migrations[] = {
 	"  always	INTEGER NOT NULL CHECK (always IN (0, 1)),"
 	"  PRIMARY KEY (owner, jid)"
 	") STRICT, WITHOUT ROWID;",
+	/*
+	 * 3: the delivery spool replaces the offline queue: every message
+	 * for an account stays here until one of its streams acknowledged
+	 * it. AUTOINCREMENT: a seq is never reused, so a stream's position
+	 * in the spool (mod_offline.c) stays valid when rows are deleted.
+	 * origin: XEP-0359 origin-ids of sent messages, for resends, kept
+	 * apart from the archive so it works with archiving off. health: the
+	 * one row store_health.c rewrites to test that writes work again.
+	 */
+	"CREATE TABLE spool ("
+	"  seq		INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user		TEXT NOT NULL,"
+	"  id		TEXT NOT NULL,"
+	"  resource	TEXT,"
+	"  stamp_ms	INTEGER NOT NULL,"
+	"  xml		TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX spool_user ON spool (user, seq);"
+	"INSERT INTO spool (user, id, stamp_ms, xml)"
+	"  SELECT user, lower(hex(randomblob(16))), stamp_ms, xml"
+	"  FROM offline ORDER BY id;"
+	"DROP TABLE offline;"
+	"CREATE TABLE origin ("
+	"  user		TEXT NOT NULL,"
+	"  peer		TEXT NOT NULL,"
+	"  origin_id	TEXT NOT NULL,"
+	"  stamp_ms	INTEGER NOT NULL,"
+	"  PRIMARY KEY (user, peer, origin_id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX origin_stamp ON origin (stamp_ms);"
+	"INSERT INTO origin (user, peer, origin_id, stamp_ms)"
+	"  SELECT owner, with_bare, origin_id, max(stamp_ms) FROM archive"
+	"  WHERE outgoing = 1 AND origin_id IS NOT NULL"
+	"  AND stamp_ms >= unixepoch() * 1000 - 86400000"
+	"  GROUP BY owner, with_bare, origin_id;"
+	"CREATE TABLE health ("
+	"  k		INTEGER PRIMARY KEY,"
+	"  t		INTEGER NOT NULL"
+	") STRICT;",
 };
 
-/* Every statement, prepared once at open. */
-enum store_q {
-	STORE_Q_BEGIN,
-	STORE_Q_COMMIT,
-	STORE_Q_ROLLBACK,
-	STORE_Q_SAVEPOINT,
-	STORE_Q_RELEASE,
-	STORE_Q_ROLLBACK_TO,
-	STORE_Q_ROSTER_GET,
-	STORE_Q_ROSTER_ITEM,
-	STORE_Q_ROSTER_PUT,
-	STORE_Q_ROSTER_GROUPS_DEL,
-	STORE_Q_ROSTER_GROUP_ADD,
-	STORE_Q_ROSTER_DEL,
-	STORE_Q_OFFLINE_PUSH,
-	STORE_Q_OFFLINE_COUNT,
-	STORE_Q_OFFLINE_EACH,
-	STORE_Q_OFFLINE_CLEAR,
-	STORE_Q_USER_SEEN,
-	STORE_Q_USER_EXISTS,
-	STORE_Q_SUBREQ_ADD,
-	STORE_Q_SUBREQ_DEL,
-	STORE_Q_SUBREQ_HAS,
-	STORE_Q_SUBREQ_EACH,
-	STORE_Q_ARCHIVE_ADD,
-	STORE_Q_ARCHIVE_ORIGIN,
-	STORE_Q_ARCHIVE_GET,
-	STORE_Q_ARCHIVE_OLDEST,
-	STORE_Q_ARCHIVE_NEWEST,
-	STORE_Q_ARCHIVE_EXPIRE,
-	STORE_Q_PREFS_GET,
-	STORE_Q_PREFS_RULES,
-	STORE_Q_PREFS_RULE,
-	STORE_Q_PREFS_PUT,
-	STORE_Q_PREFS_DEL,
-	STORE_Q_PREFS_RULES_DEL,
-	STORE_Q_PREFS_RULE_PUT,
-	STORE_Q_COUNT
-};
 
 /* Roster SELECTs: one row per (item, group), ordered by jid then group. */
 #define STORE_ROSTER_SELECT						\
@@ -211,14 +218,6 @@ static const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_ROSTER_DEL] = "DELETE FROM roster"
 	    " WHERE user = ?1 AND jid = ?2",
 
-	[STORE_Q_OFFLINE_PUSH] = "INSERT INTO offline (user, stamp_ms, xml)"
-	    " VALUES (?1, ?2, ?3)",
-	[STORE_Q_OFFLINE_COUNT] = "SELECT count(*) FROM offline"
-	    " WHERE user = ?1",
-	[STORE_Q_OFFLINE_EACH] = "SELECT xml, stamp_ms FROM offline"
-	    " WHERE user = ?1 ORDER BY id",
-	[STORE_Q_OFFLINE_CLEAR] = "DELETE FROM offline WHERE user = ?1",
-
 	[STORE_Q_USER_SEEN] = "INSERT INTO users"
 	    " (user, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?2)"
 	    " ON CONFLICT (user) DO UPDATE"
@@ -237,9 +236,6 @@ static const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_ARCHIVE_ADD] = "INSERT INTO archive (owner, id, stamp_ms,"
 	    " with_bare, with_full, origin_id, outgoing, xml)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[STORE_Q_ARCHIVE_ORIGIN] = "SELECT id FROM archive"
-	    " WHERE owner = ?1 AND origin_id = ?2 AND with_bare = ?3"
-	    " AND outgoing = 1 AND stamp_ms >= ?4 ORDER BY seq DESC LIMIT 1",
 	[STORE_Q_ARCHIVE_GET] = STORE_ARCHIVE_COLS
 	    " WHERE owner = ?1 AND id = ?2",
 	[STORE_Q_ARCHIVE_OLDEST] = STORE_ARCHIVE_QUERY
@@ -262,6 +258,22 @@ static const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_PREFS_RULE_PUT] = "INSERT INTO mam_rule (owner, jid, always)"
 	    " VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (owner, jid) DO UPDATE SET always = excluded.always",
+
+	[STORE_Q_SPOOL_PUSH] = "INSERT INTO spool"
+	    " (user, id, resource, stamp_ms, xml) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STORE_Q_SPOOL_COUNT] = "SELECT count(*) FROM spool WHERE user = ?1",
+	[STORE_Q_SPOOL_AFTER] = "SELECT seq, id, resource, stamp_ms, xml"
+	    " FROM spool WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+	[STORE_Q_SPOOL_DEL] = "DELETE FROM spool WHERE seq = ?1",
+	[STORE_Q_ORIGIN_FIND] = "SELECT 1 FROM origin WHERE user = ?1"
+	    " AND peer = ?2 AND origin_id = ?3 AND stamp_ms >= ?4",
+	[STORE_Q_ORIGIN_ADD] = "INSERT INTO origin"
+	    " (user, peer, origin_id, stamp_ms) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (user, peer, origin_id)"
+	    " DO UPDATE SET stamp_ms = excluded.stamp_ms",
+	[STORE_Q_ORIGIN_EXPIRE] = "DELETE FROM origin WHERE stamp_ms < ?1",
+	[STORE_Q_HEALTH_PUT] = "INSERT INTO health (k, t) VALUES (1, ?1)"
+	    " ON CONFLICT (k) DO UPDATE SET t = excluded.t",
 };
 
 /* enum store_sub as stored in roster.sub. */
@@ -270,12 +282,6 @@ static const char *const store_sub_names[] = {
 	[STORE_SUB_TO] = "to",
 	[STORE_SUB_FROM] = "from",
 	[STORE_SUB_BOTH] = "both",
-};
-
-struct store {
-	sqlite3		*db;
-	sqlite3_stmt	*q[STORE_Q_COUNT];
-	bool		 lost;	/* SQLite rolled the batch back */
 };
 
 static char	store_errbuf[1024];	/* store_open()'s *errstr */
@@ -336,15 +342,16 @@ store_seterr_db(const char *path, sqlite3 *db)
 	return store_seterr(path, "%s%s", sqlite3_errmsg(db), why);
 }
 
-/* Log a failed operation once, with SQLite's reason. */
-static void
+/* Log a failed operation once, with SQLite's reason; remember the code. */
+void
 store_warn(struct store *st, const char *what)
 {
+	st->last_err = sqlite3_extended_errcode(st->db);
 	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 /* Make q ready for its next use; also right after an error. */
-static void
+void
 store_q_done(sqlite3_stmt *q)
 {
 	sqlite3_reset(q);
@@ -352,7 +359,7 @@ store_q_done(sqlite3_stmt *q)
 }
 
 /* Run an unbound statement that returns no rows; 0 or -1 (logged). */
-static int
+int
 store_run(struct store *st, enum store_q which, const char *what)
 {
 	sqlite3_stmt	*q = st->q[which];
@@ -367,7 +374,7 @@ store_run(struct store *st, enum store_q which, const char *what)
 }
 
 /* Bind user to ?1 and, if the statement has a ?2, key to it. */
-static int
+int
 store_bind_keys(struct store *st, sqlite3_stmt *q, const char *what,
     const char *user, const char *key)
 {
@@ -391,9 +398,45 @@ store_lose(struct store *st, const char *what)
 	st->lost = true;
 }
 
+/* SQLite's answer means "no room, no lock, no disk", not bad input. */
+bool
+store_resource_error(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOMEM:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A write that had to stay failed: the batch will be rolled back and
+ * nothing of this turn acknowledged (the callers' streams are cut and
+ * resend). No room or no lock also degrades the store.
+ */
+static void
+store_fail(struct store *st, const char *what)
+{
+	if (!st->failed)
+		log_warnx("store: %s failed: this turn's writes will be "
+		    "rolled back and not acknowledged", what);
+	st->failed = true;
+	if (store_resource_error(st->last_err))
+		store_degrade(st, sqlite3_errstr(st->last_err));
+}
+
 /* Join the batch (opening it if needed) and mark the start of one write. */
 static int
-store_wbegin(struct store *st, const char *what)
+store_wbegin_any(struct store *st, const char *what)
 {
 	if (sqlite3_get_autocommit(st->db) &&
 	    store_run(st, STORE_Q_BEGIN, what) == -1)
@@ -401,12 +444,33 @@ store_wbegin(struct store *st, const char *what)
 	return store_run(st, STORE_Q_SAVEPOINT, what);
 }
 
+/* Start a write that must not be lost: failing to start fails the batch. */
+int
+store_wbegin(struct store *st, const char *what)
+{
+	if (store_wbegin_any(st, what) == 0)
+		return 0;
+	store_fail(st, what);
+	return -1;
+}
+
+/* Start a soft write: failing to start costs only this write. */
+int
+store_wbegin_soft(struct store *st, const char *what)
+{
+	if (store_wbegin_any(st, what) == 0)
+		return 0;
+	if (store_resource_error(st->last_err))
+		store_degrade(st, sqlite3_errstr(st->last_err));
+	return -1;
+}
+
 /*
- * End one write: keep it (ret 0) or undo it alone (ret -1); the batch
+ * End one soft write: keep it (ret 0) or undo it alone (ret -1); the batch
  * stays open either way. Returns ret, or -1 if the batch was lost.
  */
-static int
-store_wend(struct store *st, int ret, const char *what)
+int
+store_wend_soft(struct store *st, int ret, const char *what)
 {
 	if (sqlite3_get_autocommit(st->db))
 		goto lost;
@@ -414,10 +478,21 @@ store_wend(struct store *st, int ret, const char *what)
 		goto lost;
 	if (store_run(st, STORE_Q_RELEASE, what) == -1)
 		goto lost;
+	if (ret == -1 && store_resource_error(st->last_err))
+		store_degrade(st, sqlite3_errstr(st->last_err));
 	return ret;
  lost:
 	store_lose(st, what);
 	return -1;
+}
+
+/* End a write that must not be lost: if it failed, so does the batch. */
+int
+store_wend(struct store *st, int ret, const char *what)
+{
+	if (ret == -1)
+		store_fail(st, what);
+	return store_wend_soft(st, ret, what);
 }
 
 /* Run one keyed statement that returns no rows; 0 or -1 (logged). */
@@ -452,7 +527,7 @@ store_write_keys(struct store *st, enum store_q which, const char *what,
 }
 
 /* A keyed existence test: 1 a row matches, 0 none, -1 error. */
-static int
+int
 store_exists_keys(struct store *st, enum store_q which, const char *what,
     const char *user, const char *key)
 {
@@ -547,8 +622,15 @@ store_open_pragmas(struct store *st, const char *path, const char **errstr)
 		    "is \"%s\"", mode);
 		return -1;
 	}
-	/* FULL: with WAL, each commit syncs the WAL (DESIGN.md §3.1). */
+	/*
+	 * FULL: with WAL, each commit syncs the WAL, so a commit that
+	 * returned is on disk. No automatic checkpoint inside COMMIT (that
+	 * is on the hot path); store_health.c checkpoints from a timer, and
+	 * journal_size_limit shrinks the WAL back after one.
+	 */
 	if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL;"
+	    "PRAGMA wal_autocheckpoint = 0;"
+	    "PRAGMA journal_size_limit = 4194304;"
 	    "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_open_row(st->db, "PRAGMA foreign_keys", &fk, NULL,
 	    0) == -1)
@@ -642,6 +724,8 @@ store_free(struct store *st)
 		sqlite3_finalize(st->q[i]);
 	if (sqlite3_close(st->db) != SQLITE_OK)
 		store_warn(st, "close");
+	free(st->ballast);
+	free(st->path);
 	free(st);
 }
 
@@ -653,6 +737,7 @@ store_open(const char *path, const char **errstr)
 	int		 rc;
 
 	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -664,6 +749,7 @@ store_open(const char *path, const char **errstr)
 	    store_migrate(st, path, errstr) == -1 ||
 	    store_prepare(st, path, errstr) == -1)
 		goto bad;
+	store_health_open(st);
 	return st;
  bad:
 	store_free(st);
@@ -671,26 +757,30 @@ store_open(const char *path, const char **errstr)
 }
 
 /*
- * Commit the batch. -1 means writes since the previous commit may be lost
- * (a failed COMMIT is rolled back): do not ack them.
+ * Commit the batch. -1 means nothing written since the previous commit
+ * may be acknowledged: a write of it failed (the batch is rolled back),
+ * SQLite abandoned it, the COMMIT failed, or the file is gone.
  */
 int
 store_commit(struct store *st)
 {
-	int	ret = 0;
+	bool	bad = st->failed || st->lost || st->gone;
 
-	if (st->lost) {
-		st->lost = false;
-		ret = -1;
-	}
+	st->failed = st->lost = false;
 	if (sqlite3_get_autocommit(st->db))
-		return ret;
+		return bad ? -1 : 0;
+	if (bad) {
+		(void)store_run(st, STORE_Q_ROLLBACK, __func__);
+		return -1;
+	}
 	if (store_run(st, STORE_Q_COMMIT, __func__) == -1) {
+		if (store_resource_error(st->last_err))
+			store_degrade(st, sqlite3_errstr(st->last_err));
 		store_lose(st, __func__);
 		st->lost = false;
 		return -1;
 	}
-	return ret;
+	return 0;
 }
 
 /* Commit, checkpoint the WAL into the database file, and close. */
@@ -921,90 +1011,6 @@ store_roster_free(struct store_roster_item *items, size_t n)
 	free(items);
 }
 
-/* Queue a serialized stanza for user. */
-int
-store_offline_push(struct store *st, const char *user, const char *xml,
-    int64_t stamp_ms)
-{
-	sqlite3_stmt	*q = st->q[STORE_Q_OFFLINE_PUSH];
-	int		 ret = -1;
-
-	if (store_wbegin(st, __func__) == -1)
-		return -1;
-	if (sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 2, stamp_ms) != SQLITE_OK ||
-	    sqlite3_bind_text(q, 3, xml, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(q) != SQLITE_DONE) {
-		store_warn(st, __func__);
-		goto done;
-	}
-	ret = 0;
- done:
-	store_q_done(q);
-	return store_wend(st, ret, __func__);
-}
-
-/* Number of messages queued for user, or -1. */
-int
-store_offline_count(struct store *st, const char *user)
-{
-	sqlite3_stmt	*q = st->q[STORE_Q_OFFLINE_COUNT];
-	sqlite3_int64	 n;
-	int		 ret = -1;
-
-	if (store_bind_keys(st, q, __func__, user, NULL) == -1)
-		goto done;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		store_warn(st, __func__);
-		goto done;
-	}
-	n = sqlite3_column_int64(q, 0);
-	ret = n > INT_MAX ? INT_MAX : (int)n;
- done:
-	store_q_done(q);
-	return ret;
-}
-
-/* store_offline_each()'s callback and its argument. */
-struct store_offline_walk {
-	int	(*fn)(void *, const char *, int64_t);
-	void	*arg;
-};
-
-static int
-store_offline_row(sqlite3_stmt *q, void *arg)
-{
-	struct store_offline_walk	*w = arg;
-	const char			*xml;
-
-	if ((xml = (const char *)sqlite3_column_text(q, 0)) == NULL)
-		return -1;
-	return w->fn(w->arg, xml, sqlite3_column_int64(q, 1)) != 0;
-}
-
-/*
- * Call fn for each of user's queued messages, oldest first, until it
- * returns non-zero; 0, or -1 on a store error. fn may write to the store
- * but must not change user's queue (the SELECT is still running).
- */
-int
-store_offline_each(struct store *st, const char *user,
-    int (*fn)(void *, const char *xml, int64_t stamp_ms), void *arg)
-{
-	struct store_offline_walk	w = { .fn = fn, .arg = arg };
-
-	return store_each(st, STORE_Q_OFFLINE_EACH, __func__, user,
-	    store_offline_row, &w);
-}
-
-/* Delete user's whole offline queue. */
-int
-store_offline_clear(struct store *st, const char *user)
-{
-	return store_write_keys(st, STORE_Q_OFFLINE_CLEAR, __func__, user,
-	    NULL);
-}
-
 /* Record a login of user, making the account known. */
 int
 store_user_seen(struct store *st, const char *user, int64_t stamp_ms)
@@ -1012,7 +1018,7 @@ store_user_seen(struct store *st, const char *user, int64_t stamp_ms)
 	sqlite3_stmt	*q = st->q[STORE_Q_USER_SEEN];
 	int		 ret = -1;
 
-	if (store_wbegin(st, __func__) == -1)
+	if (store_wbegin_soft(st, __func__) == -1)
 		return -1;
 	if (sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(q, 2, stamp_ms) != SQLITE_OK ||
@@ -1023,7 +1029,7 @@ store_user_seen(struct store *st, const char *user, int64_t stamp_ms)
 	ret = 0;
  done:
 	store_q_done(q);
-	return store_wend(st, ret, __func__);
+	return store_wend_soft(st, ret, __func__);
 }
 
 /* Whether user has ever logged in: 1, 0, or -1. */
@@ -1121,40 +1127,6 @@ store_archive_add(struct store *st, const char *owner, const char *id,
 	return store_wend(st, ret, __func__);
 }
 
-/* The newest matching resend candidate: 1 (id copied), 0 none, -1. */
-int
-store_archive_find_origin(struct store *st, const char *owner,
-    const char *with_bare, const char *origin_id, int64_t since_ms,
-    char *id_out, size_t id_len)
-{
-	sqlite3_stmt	*q = st->q[STORE_Q_ARCHIVE_ORIGIN];
-	const char	*id;
-	int		 rc, ret = -1;
-
-	if (store_bind_keys(st, q, __func__, owner, origin_id) == -1)
-		goto done;
-	if (sqlite3_bind_text(q, 3, with_bare, -1, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_int64(q, 4, since_ms) != SQLITE_OK ||
-	    ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE)) {
-		store_warn(st, __func__);
-		goto done;
-	}
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto done;
-	}
-	if ((id = (const char *)sqlite3_column_text(q, 0)) == NULL ||
-	    strlen(id) >= id_len) {
-		log_warnx("store: %s: archive id does not fit", __func__);
-		goto done;
-	}
-	memcpy(id_out, id, strlen(id) + 1);
-	ret = 1;
- done:
-	store_q_done(q);
-	return ret;
-}
-
 /* Hand each row of a bound archive SELECT to fn; the count, or -1. */
 static int
 store_archive_rows(struct store *st, sqlite3_stmt *q, const char *what,
@@ -1240,7 +1212,7 @@ store_archive_expire(struct store *st, int64_t before_ms)
 	sqlite3_stmt	*q = st->q[STORE_Q_ARCHIVE_EXPIRE];
 	int		 ret = -1;
 
-	if (store_wbegin(st, __func__) == -1)
+	if (store_wbegin_soft(st, __func__) == -1)
 		return -1;
 	if (sqlite3_bind_int64(q, 1, before_ms) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_DONE) {
@@ -1250,7 +1222,7 @@ store_archive_expire(struct store *st, int64_t before_ms)
 	ret = sqlite3_changes(st->db);
  done:
 	store_q_done(q);
-	if (store_wend(st, ret == -1 ? -1 : 0, __func__) == -1)
+	if (store_wend_soft(st, ret == -1 ? -1 : 0, __func__) == -1)
 		return -1;
 	return ret;
 }

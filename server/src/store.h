@@ -1,9 +1,12 @@
 /*
  * store.h: the SQLite file (WAL) under the state directory: rosters,
- * pending subscription requests and offline messages, with a schema
- * version and migrations. Statements are prepared at open and every value
- * is bound. Writes join one transaction per loop turn, committed by
- * store_commit() (one fsync for many stanzas: DESIGN.md §3.1).
+ * pending subscription requests, the delivery spool, the archive, with a
+ * schema version and migrations. Statements are prepared at open and
+ * every value is bound. Writes join one transaction per loop turn,
+ * committed by store_commit() (one fsync for many stanzas).
+ *
+ * Return values: 0 success, -1 error, unless a function says otherwise
+ * (1/0/-1 for "found"/"absent"/error, or a count).
  */
 #ifndef XMPPD_STORE_H
 #define XMPPD_STORE_H
@@ -35,10 +38,49 @@ struct store_roster_item {
 
 /* Open or create; NULL with *errstr (path and SQLite's reason). */
 struct store	*store_open(const char *path, const char **errstr);
-/* Commit the current write transaction, if any; 0 or -1. */
+/*
+ * Commit the current write transaction, if any. 0, or -1 if nothing
+ * written since the last commit may be acknowledged (a write that had to
+ * stay failed, the COMMIT failed, or the file is gone): it is all rolled
+ * back.
+ */
 int		 store_commit(struct store *);
 /* Commit, checkpoint the WAL and close. */
 void		 store_close(struct store *);
+
+/*
+ * Health (store_health.c). Degraded: a write failed for lack of room,
+ * lock or disk, or free space fell under half the reserve; callers refuse
+ * new data (a resource-constraint error) until store_tick() sees writes
+ * work again. The reserve is a file of that many bytes next to the
+ * database, given back to the file system when degraded so that a
+ * checkpoint and the deletion of delivered messages always fit.
+ */
+bool		 store_degraded(const struct store *);
+/* Why it is degraded ("" if it is not). */
+const char	*store_degraded_why(const struct store *);
+/* Keep a reserve of bytes (0: none) in the file reserve_path. */
+void		 store_set_reserve(struct store *, const char *reserve_path,
+		    uint64_t bytes);
+enum store_health {
+	STORE_OK,
+	STORE_DEGRADED,
+	STORE_GONE,		/* the file was moved, deleted or replaced */
+};
+/*
+ * Once a second, off the commit path: free space and the reserve, the
+ * recovery test write, a WAL checkpoint, the file's identity.
+ */
+enum store_health store_tick(struct store *);
+/*
+ * The marker next to a database (path.marker) says one was created
+ * there. 0 if starting is safe; -1 with *errstr if the marker exists but
+ * the database is missing or empty (lost, not new) and init is false.
+ */
+int		 store_marker_check(const char *path, bool init,
+		    const char **errstr);
+/* Write the marker if missing; 0 or -1 (logged). */
+int		 store_marker_write(const char *path);
 
 /* All items of user's roster; *items malloc'd (store_roster_free). */
 int		 store_roster_get(struct store *, const char *user,
@@ -54,16 +96,47 @@ int		 store_roster_del(struct store *, const char *user,
 void		 store_roster_item_clear(struct store_roster_item *);
 void		 store_roster_free(struct store_roster_item *, size_t n);
 
-/* Offline queue: serialized stanzas in arrival order. */
-int		 store_offline_push(struct store *, const char *user,
-		    const char *xml, int64_t stamp_ms);
-int		 store_offline_count(struct store *, const char *user);
-/* Call fn for each queued message oldest first; fn returns 0 to go on. */
-int		 store_offline_each(struct store *, const char *user,
-		    int (*fn)(void *, const char *xml, int64_t stamp_ms),
+/*
+ * The delivery spool (store_spool.c): every message for an account until
+ * one of its streams acknowledged it, in arrival order (seq, never
+ * reused). resource: the resource it was addressed to, or NULL.
+ */
+struct store_spool_row {
+	int64_t		 seq;
+	const char	*id;		/* its XEP-0359 stanza-id */
+	const char	*resource;
+	int64_t		 stamp_ms;
+	const char	*xml;
+};
+/* Add one; its seq, or -1. A message that must not be lost. */
+int64_t		 store_spool_push(struct store *, const char *user,
+		    const char *id, const char *resource, const char *xml,
+		    int64_t stamp_ms);
+/* Rows queued for user, or -1. */
+int		 store_spool_count(struct store *, const char *user);
+/*
+ * Call fn for at most limit of user's rows with seq > after, oldest
+ * first; fn must not write to the spool (the SELECT is running). The
+ * number of rows, or -1.
+ */
+int		 store_spool_after(struct store *, const char *user,
+		    int64_t after, unsigned limit,
+		    void (*fn)(void *, const struct store_spool_row *),
 		    void *arg);
-/* Delete user's queue (after it was delivered). */
-int		 store_offline_clear(struct store *, const char *user);
+/* Delete one delivered row (soft): 1 deleted, 0 already gone, -1. */
+int		 store_spool_del(struct store *, int64_t seq);
+
+/*
+ * XEP-0359 origin-ids of the messages user sent to peer (a bare JID), so
+ * a resend of one is recognised with or without an archive.
+ */
+/* 1 seen at or after since_ms, 0 not, -1 error. */
+int		 store_origin_seen(struct store *, const char *user,
+		    const char *peer, const char *origin_id, int64_t since_ms);
+int		 store_origin_add(struct store *, const char *user,
+		    const char *peer, const char *origin_id, int64_t stamp_ms);
+/* Forget those older than before_ms (soft); count or -1. */
+int		 store_origin_expire(struct store *, int64_t before_ms);
 
 /*
  * Known accounts: a localpart that has logged in at least once. Offline
@@ -120,13 +193,6 @@ int		 store_archive_add(struct store *, const char *owner,
 		    const char *id, int64_t stamp_ms, const char *with_bare,
 		    const char *with_full, const char *origin_id,
 		    bool outgoing, const char *xml);
-/*
- * An outgoing message of owner to with_bare carrying origin_id, archived
- * at or after since_ms: 1 found (its id in id_out), 0 not, -1 error.
- */
-int		 store_archive_find_origin(struct store *, const char *owner,
-		    const char *with_bare, const char *origin_id,
-		    int64_t since_ms, char *id_out, size_t id_len);
 /* One row by id: 1 found (fn called), 0 absent, -1 error. */
 int		 store_archive_get(struct store *, const char *owner,
 		    const char *id, store_archive_fn, void *arg);

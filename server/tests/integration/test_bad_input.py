@@ -268,7 +268,9 @@ def test_reader_that_stops_reading_is_cut_off_alone(server, witness):
     """A client that never reads must not grow the server's memory
     without bound: past 4 MiB of unsent output its stream ends with
     resource-constraint. The cut happens while a bare-JID delivery walks
-    carol's sessions, so the other resource must keep working."""
+    carol's sessions, so the other resource must keep working. Headlines
+    are not spooled, so they are written at once (chat messages are
+    flow-controlled instead: the next test)."""
     stuck = RawStream("127.0.0.1", server.port())
     stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.login("carol", "singer", resource="stuck", presence=True)
@@ -280,7 +282,7 @@ def test_reader_that_stops_reading_is_cut_off_alone(server, witness):
     count = 12 * 1024 * 1024 // len(body)	# well past 4 MiB + buffers
     try:
         for i in range(count):
-            sender.send(f"<message to='carol@{DOMAIN}' type='chat' "
+            sender.send(f"<message to='carol@{DOMAIN}' type='headline' "
                         f"id='m{i}'><body>{body}</body></message>")
             # The reading resource gets every one, in order.
             got = reader.wait_for(
@@ -295,6 +297,50 @@ def test_reader_that_stops_reading_is_cut_off_alone(server, witness):
         assert f"stream error=resource-constraint peer=127.0.0.1:{port}" \
             in log, log[-2000:]
         # reader and alice were never cut.
+        reader.ping()
+        sender.ping()
+    finally:
+        for s in (stuck, reader, sender):
+            s.close()
+
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_reader_that_stops_reading_holds_no_chat_in_memory(server, witness):
+    """Chat messages are spooled: a stream that does not read gets them
+    only as fast as its output drains, so a client that never reads costs
+    the server its socket buffers, not the megabytes sent to it. The
+    reading resource gets every one, in order, and nobody is cut."""
+    stuck = RawStream("127.0.0.1", server.port())
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.login("carol", "singer", resource="stuck", presence=True)
+    reader = RawStream("127.0.0.1", server.port())
+    reader.login("carol", "singer", resource="reader", presence=True)
+    sender = RawStream("127.0.0.1", server.port())
+    sender.login("alice", "wonderland", resource="a")
+    body = "x" * (MAX_STANZA // 2)
+    count = 12 * 1024 * 1024 // len(body)
+    before = _rss_kib(server.proc.pid)
+    try:
+        for i in range(count):
+            sender.send(f"<message to='carol@{DOMAIN}' type='chat' "
+                        f"id='c{i}'><body>{body}</body></message>")
+            got = reader.wait_for(
+                lambda e: e.tag == q(NS_CLIENT, "message") and
+                e.get("id") == f"c{i}")
+            assert got.find(q(NS_CLIENT, "body")).text == body
+        witness.ping()
+        grown = _rss_kib(server.proc.pid) - before
+        # 12 MiB went to carol; the stuck stream may hold its 64 KiB
+        # window plus the kernel's buffers, and the allocator its slack.
+        assert grown < 8 * 1024, f"RSS grew {grown} KiB"
+        assert "stream error=resource-constraint" not in server.stderr()
         reader.ping()
         sender.ping()
     finally:

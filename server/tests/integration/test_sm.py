@@ -421,7 +421,11 @@ def test_hibernation_expiry_sends_unacked_messages_offline(make_daemon):
         b.close()
 
 
-def test_queue_overflow_ends_session_and_saves_messages(make_daemon):
+def test_queue_full_messages_wait_in_the_spool(make_daemon):
+    """A client that never acks gets spooled messages only up to half its
+    queue (flow control): the rest wait in the spool instead of ending
+    the session. Nothing is bounced or dropped: a new login gets all of
+    them, in order, each with its one stanza-id."""
     server = make_daemon(extra_conf="sm-queue-max 3\n")
     a = connect(server, "alice", "desk")
     b = connect(server, "bob", "desk", enable=False)
@@ -429,14 +433,17 @@ def test_queue_overflow_ends_session_and_saves_messages(make_daemon):
         for i in range(5):
             chat(b, f"{ALICE}/desk", f"m{i}")
         b.ping()
-        assert a.stream_error() == "resource-constraint"
-        a.wait_closed()
+        first = a.wait_for(is_msg)
+        assert body(first) == "m0"
+        a.ping()
+        assert "resource-constraint" not in server.stderr()
         n = RawStream("127.0.0.1", server.port())
         n.login("alice", "wonderland", resource="desk", presence=True)
         off = [n.wait_for(is_msg) for _ in range(5)]
         # Nothing bounced, nothing dropped, and the order is kept.
         assert [body(m) for m in off] == [f"m{i}" for i in range(5)]
         assert len({stanza_id(m, ALICE) for m in off}) == 5
+        assert stanza_id(off[0], ALICE) == stanza_id(first, ALICE)
         n.close()
         assert not [e for e in barrier(b) if is_msg(e)]	# no bounce
     finally:

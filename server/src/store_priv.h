@@ -1,0 +1,102 @@
+/*
+ * store_priv.h: what the files behind store.h share (store.c: open,
+ * schema, batch, rosters, archive; store_spool.c: the delivery spool and
+ * origin-ids; store_health.c: disk space, the reserve, checkpoints, the
+ * file's identity). Nothing outside store*.c includes this.
+ */
+#ifndef XMPPD_STORE_PRIV_H
+#define XMPPD_STORE_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+/* Every statement, prepared once at open (SQL text in store.c). */
+enum store_q {
+	STORE_Q_BEGIN,
+	STORE_Q_COMMIT,
+	STORE_Q_ROLLBACK,
+	STORE_Q_SAVEPOINT,
+	STORE_Q_RELEASE,
+	STORE_Q_ROLLBACK_TO,
+	STORE_Q_ROSTER_GET,
+	STORE_Q_ROSTER_ITEM,
+	STORE_Q_ROSTER_PUT,
+	STORE_Q_ROSTER_GROUPS_DEL,
+	STORE_Q_ROSTER_GROUP_ADD,
+	STORE_Q_ROSTER_DEL,
+	STORE_Q_USER_SEEN,
+	STORE_Q_USER_EXISTS,
+	STORE_Q_SUBREQ_ADD,
+	STORE_Q_SUBREQ_DEL,
+	STORE_Q_SUBREQ_HAS,
+	STORE_Q_SUBREQ_EACH,
+	STORE_Q_ARCHIVE_ADD,
+	STORE_Q_ARCHIVE_GET,
+	STORE_Q_ARCHIVE_OLDEST,
+	STORE_Q_ARCHIVE_NEWEST,
+	STORE_Q_ARCHIVE_EXPIRE,
+	STORE_Q_PREFS_GET,
+	STORE_Q_PREFS_RULES,
+	STORE_Q_PREFS_RULE,
+	STORE_Q_PREFS_PUT,
+	STORE_Q_PREFS_DEL,
+	STORE_Q_PREFS_RULES_DEL,
+	STORE_Q_PREFS_RULE_PUT,
+	STORE_Q_SPOOL_PUSH,
+	STORE_Q_SPOOL_COUNT,
+	STORE_Q_SPOOL_AFTER,
+	STORE_Q_SPOOL_DEL,
+	STORE_Q_ORIGIN_FIND,
+	STORE_Q_ORIGIN_ADD,
+	STORE_Q_ORIGIN_EXPIRE,
+	STORE_Q_HEALTH_PUT,
+	STORE_Q_COUNT
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*q[STORE_Q_COUNT];
+	char		*path;
+	bool		 lost;		/* SQLite rolled the batch back */
+	bool		 failed;	/* a write of the batch failed */
+	bool		 gone;		/* the file was moved or deleted */
+	int		 last_err;	/* SQLite's code of the last failure */
+	/* Degraded: no room, locked or failing; new writes are refused
+	 * by the callers (store_degraded) until store_tick recovers. */
+	bool		 degraded;
+	char		 why[128];
+	/* The reserve (store_health.c). */
+	char		*ballast;	/* path, NULL if no reserve */
+	uint64_t	 reserve;	/* bytes */
+	bool		 ballast_held;
+	int		 wal_frames;	/* after the last commit */
+};
+
+/* Helpers of store.c for the other store files. */
+void	store_warn(struct store *, const char *what);
+void	store_q_done(sqlite3_stmt *);
+int	store_run(struct store *, enum store_q, const char *what);
+int	store_bind_keys(struct store *, sqlite3_stmt *, const char *what,
+	    const char *user, const char *key);
+/* Start a write that must not be lost: failing to start fails the batch. */
+int	store_wbegin(struct store *, const char *what);
+/* Start a soft write: failing to start costs only this write. */
+int	store_wbegin_soft(struct store *, const char *what);
+/* End a write that must not be lost: a failure fails the batch. */
+int	store_wend(struct store *, int ret, const char *what);
+/* End a write whose loss costs nothing but a redelivery or a retry. */
+int	store_wend_soft(struct store *, int ret, const char *what);
+int	store_exists_keys(struct store *, enum store_q, const char *what,
+	    const char *user, const char *key);
+/* Enter degraded mode (logged once) for the reason given. */
+void	store_degrade(struct store *, const char *why);
+/* Whether SQLite's last error means no room, no lock or no disk. */
+bool	store_resource_error(int code);
+/* Give the reserve file's space back to the file system. */
+void	store_release_ballast(struct store *);
+/* At open: follow the WAL's size (store_health.c). */
+void	store_health_open(struct store *);
+
+#endif
