@@ -764,7 +764,13 @@ store_open(const char *path, const char **errstr)
 int
 store_commit(struct store *st)
 {
-	bool	bad = st->failed || st->lost || st->gone;
+	bool	bad;
+
+	/* One stat() a commit: a commit into a file that is no longer the
+	 * database (deleted, moved, replaced) must not be acknowledged. */
+	if (!sqlite3_get_autocommit(st->db) && !st->gone)
+		store_check_moved(st);
+	bad = st->failed || st->lost || st->gone;
 
 	st->failed = st->lost = false;
 	if (sqlite3_get_autocommit(st->db))

@@ -208,21 +208,29 @@ store_checkpoint(struct store *st)
 		st->wal_frames = 0;
 }
 
-enum store_health
-store_tick(struct store *st)
+void
+store_check_moved(struct store *st)
 {
 	int	moved = 0;
-	int64_t	avail;
 
 	if (st->gone)
-		return STORE_GONE;
+		return;
 	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED,
 	    &moved) == SQLITE_OK && moved) {
 		st->gone = true;
 		log_warnx("store: %s was moved, deleted or replaced while in "
 		    "use: nothing more is acknowledged", st->path);
-		return STORE_GONE;
 	}
+}
+
+enum store_health
+store_tick(struct store *st)
+{
+	int64_t	avail;
+
+	store_check_moved(st);
+	if (st->gone)
+		return STORE_GONE;
 	avail = store_free_bytes(st);
 	if (!st->degraded && st->reserve > 0 && avail >= 0 &&
 	    (uint64_t)avail < st->reserve / 2)

@@ -96,6 +96,8 @@ void	store_degrade(struct store *, const char *why);
 bool	store_resource_error(int code);
 /* Give the reserve file's space back to the file system. */
 void	store_release_ballast(struct store *);
+/* Whether the file is still the database (sets gone if not). */
+void	store_check_moved(struct store *);
 /* At open: follow the WAL's size (store_health.c). */
 void	store_health_open(struct store *);
 
