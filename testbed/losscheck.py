@@ -631,6 +631,7 @@ class LossCheck:
         self._tasks = []        # every task of ours, cancelled at the end
         self._restores = []     # re-logins and acks back: awaited first
         self._restore_by = 0.0  # when the last one is due (monotonic)
+        self.mam_retries = []   # archive queries that had to be redone
         self._stopping = False
 
     # -- clients ---------------------------------------------------------
@@ -946,16 +947,8 @@ class LossCheck:
                                           self.clients[(i + 1) % n])
                       }.values())
             for peer in peers:
-                try:
-                    await c.wait_online(self.cfg.timeout)
-                    rows = await c.mam_query(peer.bare,
-                                             page=self.cfg.mam_page,
-                                             timeout=self.cfg.timeout)
-                except (xc.LinkDown, xc.ProtocolError,
-                        asyncio.TimeoutError, OSError) as e:
-                    self.errors.append(f"MAM query of {c.bare} with "
-                                       f"{peer.bare} failed: "
-                                       f"{type(e).__name__}: {e}")
+                rows = await self._query(c, peer)
+                if rows is None:
                     continue
                 self.acct.mam_checked.add(c.bare)
                 for mam_id, msg, _ in rows:
@@ -968,6 +961,27 @@ class LossCheck:
                     elif bare(f["frm"]) == sender.bare and \
                             bare(f["to"]) == c.bare:
                         self.acct.archived(c.bare, mam_id, f["origin_id"])
+
+    async def _query(self, c, peer, attempts=3):
+        """c's archive with peer, all pages; None when it failed. A link
+        lost meanwhile (a page of results can overflow a small
+        sm-queue-max and end the session) is retried from the start, up
+        to attempts times, each with half the page size."""
+        page = max(1, int(self.cfg.mam_page))
+        for attempt in range(attempts):
+            try:
+                await c.wait_online(self.cfg.timeout)
+                return await c.mam_query(peer.bare, page=page,
+                                         timeout=self.cfg.timeout)
+            except (xc.LinkDown, xc.ProtocolError, asyncio.TimeoutError,
+                    OSError) as e:
+                why = f"{type(e).__name__}: {e}"
+                self.mam_retries.append({"user": c.bare, "with": peer.bare,
+                                         "page": page, "error": why})
+                page = max(1, page // 2)
+        self.errors.append(f"MAM query of {c.bare} with {peer.bare} "
+                           f"failed {attempts} times: {why}")
+        return None
 
     async def _close(self):
         self._stopping = True
@@ -1013,6 +1027,7 @@ class LossCheck:
             "bounces": {o: m["bounces"] for o, m in
                         sorted(self.acct.msgs.items()) if m["bounces"]},
             "unexpected": sorted(set(self.acct.unexpected))[:20],
+            "mam_retries": self.mam_retries,
             "started_ms": started_ms,
             "stopped_ms": stopped_ms,
             "config": dict(self.cfg.as_dict(),
@@ -1148,6 +1163,9 @@ def parse_args(argv):
                    help="what the server archives (its mam-default): "
                    "always: every message archived once, by its "
                    "stanza-id; never: no archive holds any of them")
+    p.add_argument("--mam-page", type=int, default=100,
+                   help="archive page size (default 100; a page larger "
+                   "than the server's sm-queue-max can end the session)")
     p.add_argument("--no-carbons", action="store_true",
                    help="no second resource, no carbons accounting")
     p.add_argument("--fault-cmd", action="append", type=timed, default=[],
@@ -1209,6 +1227,7 @@ def config_from_args(a, servers):
                   duration=a.duration, rate=a.rate, tls=a.tls,
                   run_id=a.run_id, drain=a.drain, settle=a.settle,
                   dead_after=a.dead_after, timeout=a.timeout, mam=a.mam,
+                  mam_page=a.mam_page,
                   carbons=not a.no_carbons, seed=a.seed,
                   late=dict(a.late), random_faults=a.random_faults,
                   random_kinds=a.random_kinds, crash_pause=a.crash_pause)

@@ -463,6 +463,7 @@ class XMPPClient:
         self._event("crash", pause=pause, unacked=len(self.sm.unacked),
             forgotten=len(self._since_told))
         self._forget()
+        self._fail_iqs("crashed")
         self._pending.clear()
         self._down = True
         self.online.clear()
@@ -499,6 +500,13 @@ class XMPPClient:
     def _told(self, h):
         self._told_h = h
         self._since_told.clear()
+
+    def _fail_iqs(self, why):
+        """Requests of a session that is over get no answer: say so now
+        instead of letting each wait for its timeout."""
+        for fut in self._iqs.values():
+            if not fut.done():
+                fut.set_exception(LinkDown(why))
 
     def _forget(self):
         """What we received but never acked is lost with this client."""
@@ -763,6 +771,7 @@ class XMPPClient:
 
     async def _new_session(self, feats):
         self._keep_messages()
+        self._fail_iqs("session ended")
         self._write(f"<iq type='set' id='bind'><bind xmlns='{NS_BIND}'>"
             f"<resource>{escape(self.resource)}</resource></bind></iq>")
         el = await self._expect()
