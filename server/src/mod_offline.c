@@ -49,6 +49,9 @@
 
 struct offline {
 	struct dict	*counts;	/* user -> rows + 1, a cache */
+	/* Delivered while the store refused writes: deleted on recovery. */
+	int64_t		*later;
+	size_t		 nlater, latercap;
 	struct session	*drain;		/* streams catching up */
 	struct ev_timer	*retry;
 	struct ev_timer	*prune;
@@ -141,12 +144,47 @@ offline_spool(struct server *srv, const char *user, struct stanza *st,
 	return seq;
 }
 
-/* A row was delivered for good: forget it (soft; a failure redelivers). */
+/*
+ * A row was delivered for good: forget it (soft; a failure redelivers).
+ * While the store is degraded the deletion waits in memory (bounded: no
+ * new message is accepted meanwhile).
+ */
 static void
 offline_delivered(struct server *srv, const char *user, int64_t seq)
 {
+	struct offline	*o = srv->offline;
+
+	if (store_degraded(srv->store)) {
+		if (o->nlater == o->latercap) {
+			o->latercap = o->latercap == 0 ? 64 : o->latercap * 2;
+			o->later = xreallocarray(o->later, o->latercap,
+			    sizeof(*o->later));
+		}
+		o->later[o->nlater++] = seq;
+		return;
+	}
 	if (store_spool_del(srv->store, seq) == 1)
 		offline_count_add(srv, user, -1);
+}
+
+/* The store takes writes again: the deletions that waited. */
+static void
+offline_delete_later(struct server *srv)
+{
+	struct offline	*o = srv->offline;
+	size_t		 i;
+
+	if (o->nlater == 0 || store_degraded(srv->store))
+		return;
+	for (i = 0; i < o->nlater; i++)
+		(void)store_spool_del(srv->store, o->later[i]);
+	log_info("offline: %zu delivered messages removed after the store "
+	    "recovered", o->nlater);
+	o->nlater = 0;
+	/* The counts are unknown now: read them again. */
+	dict_free(o->counts);
+	o->counts = dict_new();
+	ev_wake(srv->ev);		/* commit them */
 }
 
 void
@@ -344,6 +382,7 @@ offline_flush(struct server *srv, bool committed)
 		o->counts = dict_new();
 		return;
 	}
+	offline_delete_later(srv);
 	list = o->drain;
 	o->drain = NULL;
 	while ((s = list) != NULL) {
@@ -408,6 +447,7 @@ offline_fini(struct server *srv)
 		router_release(s);
 	}
 	dict_free(o->counts);
+	free(o->later);
 	ev_timer_free(o->retry);
 	ev_timer_free(o->prune);
 	free(o);

@@ -454,10 +454,17 @@ store_wbegin(struct store *st, const char *what)
 	return -1;
 }
 
-/* Start a soft write: failing to start costs only this write. */
+/*
+ * Start a soft write: failing to start costs only this write. Not tried
+ * while degraded: on a full disk SQLite may roll back the whole batch
+ * when one statement fails, and a soft write must never cost one that
+ * had to stay.
+ */
 int
 store_wbegin_soft(struct store *st, const char *what)
 {
+	if (st->degraded || st->gone)
+		return -1;
 	if (store_wbegin_any(st, what) == 0)
 		return 0;
 	if (store_resource_error(st->last_err))
