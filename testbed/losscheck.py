@@ -632,6 +632,7 @@ class LossCheck:
         self._restores = []     # re-logins and acks back: awaited first
         self._restore_by = 0.0  # when the last one is due (monotonic)
         self.mam_retries = []   # archive queries that had to be redone
+        self._retrying = set()  # origins with a resend pending
         self._stopping = False
 
     # -- clients ---------------------------------------------------------
@@ -672,7 +673,9 @@ class LossCheck:
         self.acct.delivered(client.bare, rec, watcher)
         if rec.mtype == "error" and not rec.carbon and \
                 rec.error_type == "wait" and \
-                self.acct.msgs.get(rec.origin_id) is not None:
+                self.acct.msgs.get(rec.origin_id) is not None and \
+                rec.origin_id not in self._retrying:
+            self._retrying.add(rec.origin_id)
             self._track(self._retry(rec.origin_id))
 
     def _user_clients(self, user):
@@ -758,21 +761,27 @@ class LossCheck:
         """Resend a message refused with type 'wait' (same origin-id, a
         new stanza id per attempt), bounded in count."""
         m = self.acct.msgs[origin]
+        try:
+            await self._resend(origin, m)
+        finally:
+            self._retrying.discard(origin)
+
+    async def _resend(self, origin, m):
         if m["retries"] >= MAX_RETRIES:
             return
         await asyncio.sleep(self.cfg.retry_after)
-        sender = self.by_user[m["from"].split("@")[0]]
+        sender = next(c for c in self.clients if c.bare == m["from"])
         for _ in range(int(self.cfg.drain / 0.1) + 1):
             if self._stopping:
                 return
             if sender.online.is_set():
                 break
             await asyncio.sleep(0.1)
-        self.acct.retried(origin)
-        n = m["retries"]
-        sender.send_message(m["to"], f"lc {sender.user} {m['seq']} "
-                            f"{m['sent_ms']}", origin, tag=origin,
-                            msg_id=f"{origin}~{n}")
+        n = m["retries"] + 1
+        if sender.send_message(m["to"], f"lc {sender.user} {m['seq']} "
+                               f"{m['sent_ms']}", origin, tag=origin,
+                               msg_id=f"{origin}~{n}"):
+            self.acct.retried(origin)
 
     # -- the run ---------------------------------------------------------
 

@@ -520,12 +520,17 @@ class XMPPClient:
         outbox and are resent on the next session (same origin-id)."""
         if self._task is None or self._closing:
             return False
-        await self.flush(timeout)
+        if self.online.is_set():
+            await self.flush(timeout)
         self._closing = True
-        if self.online.is_set() and self._writer is not None:
+        was_online = self.online.is_set()
+        self.online.clear()     # nothing more is sent on this stream
+        if was_online and self._writer is not None:
             try:
                 if self.sm_on and self.acking:
-                    self.send_ack()
+                    self._told(self.sm.inbound)
+                    self._write(f"<a xmlns='{NS_SM}' "
+                        f"h='{self.sm.inbound}'/>")
                 self._write("</stream:stream>")
                 await asyncio.wait_for(self._writer.drain(), timeout)
                 # The server's </stream:stream> ends the read loop; what
