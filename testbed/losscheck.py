@@ -513,13 +513,14 @@ def recovery(faults, clients):
     successful resume or new session after the link went down. A
     link-down is pinned on the first fault after that link came up: a
     blackholed link is only found dead dead_after later, possibly after
-    the next fault. A fault with 'targets' (a client fault) only counts
-    for those clients. Clients whose link did not go down are not
-    listed."""
+    the next fault. A fault with 'targets' (a crash) only counts for
+    those clients; one marked 'keeps_links' (noack, offline, a late
+    login) breaks no link and counts for none. Clients whose link did
+    not go down are not listed."""
     for f in faults:
         f["recovery_ms"] = {}
-    timed = sorted((f for f in faults if f.get("t_ms") is not None),
-                   key=lambda f: f["t_ms"])
+    timed = sorted((f for f in faults if f.get("t_ms") is not None and
+                    not f.get("keeps_links")), key=lambda f: f["t_ms"])
     for name, events in clients.items():
         up = 0
         for i, (t, kind, _) in enumerate(events):
@@ -754,7 +755,7 @@ class LossCheck:
     async def _late(self, user, at):
         await asyncio.sleep(max(0.0, self.t0 + at - time.monotonic()))
         rec = self.note_fault(f"late login {user}", result=f"after {at:g}s")
-        rec["targets"] = [user, f"{user}/{WATCHER}"]
+        rec["keeps_links"] = True
         await self._login(self._user_clients(user))
 
     async def _retry(self, origin):
@@ -893,9 +894,8 @@ class LossCheck:
         rec["t_ms"] = t_ms
         rec["scheduled_s"] = f.at
         if f.client is not None:
-            user = f.client[1]
-            rec["targets"] = [user] if "/" in user or f.client[0] != \
-                "offline" else [user, f"{user}/{WATCHER}"]
+            rec["targets"] = [f.client[1]]
+            rec["keeps_links"] = f.client[0] != "crash"
 
     async def _settle_faults(self):
         """Bounded: the clients' faults end (acks back, logins after

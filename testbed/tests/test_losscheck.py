@@ -253,6 +253,12 @@ def test_recovery_is_measured_from_fault_to_first_reconnect():
     }
     lc.recovery(faults, clients)
     assert faults[0]["recovery_ms"] == {"alice": 700, "carol": 150}
+    # a client fault is pinned on its target only; noack breaks no link
+    faults2 = [{"t_ms": 1000, "targets": ["bob"], "keeps_links": True},
+               {"t_ms": 1050, "targets": ["carol"]}, {"t_ms": 1090}]
+    lc.recovery(faults2, clients)
+    assert [f["recovery_ms"] for f in faults2] == \
+        [{}, {"carol": 100}, {"alice": 610}]
     assert faults[1]["recovery_ms"] == {"alice": 400, "carol": None}
     assert faults[1]["max_recovery_ms"] == 400
     assert faults[1]["unrecovered"] == ["carol"]
