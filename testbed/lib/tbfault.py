@@ -21,7 +21,8 @@ can schedule them with losscheck.py --fault-cmd.
 import inspect
 import time
 
-from tbcommon import NIC_ID, XMPP_PORTS, TbError, client_ns, in_ns, log, run
+from tbcommon import (CLIENTS, NIC_ID, XMPP_PORTS, TbError, client_ns, in_ns,
+                      log, run)
 import tbvm
 
 PORTS = "{ " + ", ".join(str(p) for p in XMPP_PORTS) + " }"
@@ -174,6 +175,18 @@ def power_off():
 def power_on():
     tbvm.start(keep_disk=True)
     return "VM powered on (same disk)"
+
+
+def clear_clients():
+    """Lift every client-side fault (blackhole, reset, netem) in every
+    client namespace: the network outlives a scenario, and a scenario may
+    end with a fault still on (resume-families keeps IPv4 blackholed)."""
+    for name in CLIENTS:
+        ns = client_ns(name)
+        for table in ("tb_blackhole", "tb_reset", "tb_netem"):
+            nft_delete(ns, table)
+        run(in_ns(ns, "tc", "qdisc", "del", "dev", "eth0", "root"),
+            check=False, capture=True)
 
 
 FAULTS = {
