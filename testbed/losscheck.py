@@ -104,6 +104,12 @@ VERDICT_KEYS = ("sent", "acked") + FIRST_CLASSES + (
 log = logging.getLogger("losscheck")
 
 
+def _bounded(what, seconds):
+    if not 0 <= seconds <= MAX_FAULT_SECONDS:
+        raise ValueError(f"{what}: {seconds}s is not in "
+                         f"[0, {MAX_FAULT_SECONDS}]")
+
+
 def mam_mode(mam):
     """'always' or 'never' (True and False are accepted for them)."""
     if mam is True:
@@ -406,7 +412,8 @@ class Accounting:
             c[k] = len(v)
             for origin in v:
                 if origin in self.verdicts and k not in FIRST_CLASSES \
-                        and k != "carbon_lost":
+                        and k != "carbon_lost" and \
+                        k not in self.verdicts[origin]:
                     self.verdicts[origin].append(k)
         c["carbons_other"] = self.carbons_other
         c["unexpected"] = len(self.unexpected)
@@ -715,6 +722,7 @@ class LossCheck:
         """USER's client process dies (see XMPPClient.crash); it logs in
         again with a new session after pause seconds."""
         pause = self.cfg.crash_pause if pause is None else pause
+        _bounded("crash pause", pause)
         c = self._target(user)
         if not c.crash(pause):
             return "skipped: not logged in"
@@ -722,6 +730,7 @@ class LossCheck:
 
     def noack(self, user, seconds):
         """USER's main client stops acking for seconds, then acks all."""
+        _bounded("noack", seconds)
         c = self._target(user)
         c.pause_acks()
 
@@ -734,6 +743,8 @@ class LossCheck:
         """USER's clients log out cleanly and log in again after
         seconds (new sessions): what is sent to it meanwhile waits in
         the server's spool."""
+        _bounded("offline", seconds)
+        self._target(user)          # a client of this run, or ValueError
         clients = self._user_clients(user.partition("/")[0])
         done = await asyncio.gather(*(c.logout(self.cfg.timeout)
                                       for c in clients))
