@@ -431,7 +431,7 @@ store_fail(struct store *st, const char *what)
 		    "rolled back and not acknowledged", what);
 	st->failed = true;
 	if (store_resource_error(st->last_err))
-		store_degrade(st, sqlite3_errstr(st->last_err));
+		store_degrade_err(st);
 }
 
 /* Join the batch (opening it if needed) and mark the start of one write. */
@@ -468,7 +468,7 @@ store_wbegin_soft(struct store *st, const char *what)
 	if (store_wbegin_any(st, what) == 0)
 		return 0;
 	if (store_resource_error(st->last_err))
-		store_degrade(st, sqlite3_errstr(st->last_err));
+		store_degrade_err(st);
 	return -1;
 }
 
@@ -486,7 +486,7 @@ store_wend_soft(struct store *st, int ret, const char *what)
 	if (store_run(st, STORE_Q_RELEASE, what) == -1)
 		goto lost;
 	if (ret == -1 && store_resource_error(st->last_err))
-		store_degrade(st, sqlite3_errstr(st->last_err));
+		store_degrade_err(st);
 	return ret;
  lost:
 	store_lose(st, what);
@@ -788,7 +788,7 @@ store_commit(struct store *st)
 	}
 	if (store_run(st, STORE_Q_COMMIT, __func__) == -1) {
 		if (store_resource_error(st->last_err))
-			store_degrade(st, sqlite3_errstr(st->last_err));
+			store_degrade_err(st);
 		store_lose(st, __func__);
 		st->lost = false;
 		return -1;
@@ -943,13 +943,13 @@ store_roster_put(struct store *st, const char *user,
 	size_t		 i;
 	int		 ret = -1;
 
+	if (store_wbegin(st, __func__) == -1)
+		return -1;
 	if ((unsigned)it->sub >= STORE_NITEMS(store_sub_names)) {
 		log_warnx("store: %s: bad subscription %d for %s", __func__,
 		    (int)it->sub, it->jid != NULL ? it->jid : "(null)");
-		return -1;
+		return store_wend(st, -1, __func__);
 	}
-	if (store_wbegin(st, __func__) == -1)
-		return -1;
 	if (store_bind_keys(st, put, __func__, user, it->jid) == -1 ||
 	    store_bind_keys(st, gdel, __func__, user, it->jid) == -1)
 		goto done;

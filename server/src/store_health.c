@@ -85,8 +85,12 @@ store_release_ballast(struct store *st)
 }
 
 void
-store_degrade(struct store *st, const char *why)
+store_degrade(struct store *st, const char *why, bool no_room)
 {
+	if (no_room && !st->no_room) {
+		st->no_room = true;
+		store_release_ballast(st);
+	}
 	if (st->degraded)
 		return;
 	st->degraded = true;
@@ -94,7 +98,16 @@ store_degrade(struct store *st, const char *why)
 	log_warnx("store: %s: DEGRADED (%s): new messages and changes are "
 	    "refused (resource-constraint) until writes work again",
 	    st->path, why);
-	store_release_ballast(st);
+}
+
+void
+store_degrade_err(struct store *st)
+{
+	int	code = st->last_err & 0xff;
+
+	store_degrade(st, sqlite3_errstr(st->last_err),
+	    code == SQLITE_FULL || (code == SQLITE_IOERR &&
+	    st->last_err == SQLITE_IOERR_WRITE));
 }
 
 /* Take the reserve: a file of st->reserve bytes; 0 or -1 (logged). */
@@ -109,7 +122,9 @@ store_take_ballast(struct store *st)
 		log_warn("store: reserve %s", st->ballast);
 		return -1;
 	}
-	rc = posix_fallocate(fd, 0, (off_t)st->reserve);
+	/* The size configured now, also when an earlier one was larger. */
+	rc = ftruncate(fd, (off_t)st->reserve) == -1 ? errno :
+	    posix_fallocate(fd, 0, (off_t)st->reserve);
 	if (rc == 0 && fsync(fd) == -1)
 		rc = errno;
 	close(fd);
@@ -134,7 +149,7 @@ store_set_reserve(struct store *st, const char *reserve_path, uint64_t bytes)
 		return;
 	}
 	if (store_take_ballast(st) == -1)
-		store_degrade(st, "no room for the reserve");
+		store_degrade(st, "no room for the reserve", true);
 }
 
 /* Bytes an unprivileged writer may still use there, or -1. */
@@ -179,17 +194,22 @@ store_probe(struct store *st)
 	return ok;
 }
 
+/*
+ * Out of degraded mode once a test write commits; after a lack of space
+ * only with twice the reserve free, and the reserve taken again.
+ */
 static void
 store_try_recover(struct store *st, int64_t avail)
 {
-	if (st->reserve > 0 && (avail < 0 ||
+	if (st->no_room && st->reserve > 0 && (avail < 0 ||
 	    (uint64_t)avail < 2 * st->reserve))
 		return;
 	if (!store_probe(st))
 		return;
-	if (st->reserve > 0 && store_take_ballast(st) == -1)
+	if (st->no_room && st->reserve > 0 && store_take_ballast(st) == -1)
 		return;
 	st->degraded = false;
+	st->no_room = false;
 	st->why[0] = '\0';
 	log_warnx("store: %s: recovered: writes work again, new messages are "
 	    "accepted", st->path);
@@ -234,7 +254,7 @@ store_tick(struct store *st)
 	avail = store_free_bytes(st);
 	if (!st->degraded && st->reserve > 0 && avail >= 0 &&
 	    (uint64_t)avail < st->reserve / 2)
-		store_degrade(st, "low disk space");
+		store_degrade(st, "low disk space", true);
 	if (st->degraded)
 		store_try_recover(st, avail);
 	store_checkpoint(st);

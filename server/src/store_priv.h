@@ -66,6 +66,7 @@ struct store {
 	/* Degraded: no room, locked or failing; new writes are refused
 	 * by the callers (store_degraded) until store_tick recovers. */
 	bool		 degraded;
+	bool		 no_room;	/* degraded for lack of space */
 	char		 why[128];
 	/* The reserve (store_health.c). */
 	char		*ballast;	/* path, NULL if no reserve */
@@ -90,8 +91,14 @@ int	store_wend(struct store *, int ret, const char *what);
 int	store_wend_soft(struct store *, int ret, const char *what);
 int	store_exists_keys(struct store *, enum store_q, const char *what,
 	    const char *user, const char *key);
-/* Enter degraded mode (logged once) for the reason given. */
-void	store_degrade(struct store *, const char *why);
+/*
+ * Enter degraded mode (logged once) for the reason given. no_room: for
+ * lack of space, so the reserve is given back, and recovery waits for
+ * twice the reserve free.
+ */
+void	store_degrade(struct store *, const char *why, bool no_room);
+/* The same for SQLite's last failure (st->last_err). */
+void	store_degrade_err(struct store *);
 /* Whether SQLite's last error means no room, no lock or no disk. */
 bool	store_resource_error(int code);
 /* Give the reserve file's space back to the file system. */
