@@ -39,6 +39,14 @@ CONF
 	"$XMPPD" -c "$dir/xmppd.conf" -t
 }
 
+# mam-default of the instance in $1 (always or never), for its next start.
+xmppd_mam() {
+	local dir=$1 mode=$2
+	sed -i "s/^mam-default .*/mam-default $mode/" "$dir/xmppd.conf"
+	grep -qx "mam-default $mode" "$dir/xmppd.conf" ||
+	    die "xmppd: cannot set mam-default $mode"
+}
+
 xmppd_start() {
 	local dir=$1
 	"$XMPPD" -c "$dir/xmppd.conf" >>"$dir/xmppd.log" 2>&1 &

@@ -19,6 +19,14 @@ readonly BENCH_DOMAIN=bench.local
 readonly BENCH_PASS=bench-secret-1
 readonly BENCH_USERS=10000
 readonly BENCH_MAM_N=100000
+# The message and resumption workloads, the same for every server. -o: each
+# message carries a XEP-0359 origin-id, as Conversations, Dino and Gajim
+# send; xmppd keeps them (resends are recognised with the archive off too).
+readonly MSG_RUN=(-m msg -o -P 50 -W 50 -n 20000 -T 30)
+# 150 s: before the drop and reconnect, the 10,000 messages to the away
+# sessions must be acked, which takes Prosody (archiving at ~150/s) 65 to
+# 80 s; xmppd and ejabberd need a few seconds.
+readonly RESUME_RUN=(-m resume -o -n 1000 -R 10 -T 150)
 PEER_PID=
 BENCH_TMP=
 
@@ -65,7 +73,8 @@ xb() {
 	local t0=$SECONDS
 	"$XBENCH" -p "$BENCH_PORT" -d "$BENCH_DOMAIN" -w "$BENCH_PASS" \
 	    -U "$BENCH_USERS" -S "$PEER_PID" "$@" || true
-	echo "run.sh: ${2:-?}: $((SECONDS - t0)) s (at $SECONDS s)" >&2
+	echo "run.sh: ${2:-?}${XB_NOTE:+ ($XB_NOTE)}: $((SECONDS - t0)) s" \
+	    "(at $SECONDS s)" >&2
 }
 
 # Largest session count this host lets one process hold (RLIMIT_NOFILE).
@@ -84,13 +93,30 @@ one_run() {
 	"${srv}_stop"
 	"${srv}_start" "$dir"
 	xb -m login -n 2000 -c 50 -T 60 >"$o-login-$run.json"
-	xb -m msg -P 50 -W 50 -n 20000 -T 30 >"$o-msg-$run.json"
+	xb "${MSG_RUN[@]}" >"$o-msg-$run.json"
 	xb -m mam -n 200 -W 50 -T 60 >"$o-mam-$run.json"
-	# 150 s: before the drop and reconnect, the 10,000 messages to the
-	# away sessions must be acked, which takes Prosody (archiving at
-	# ~150/s) 65 to 80 s; xmppd and ejabberd need a few seconds.
-	xb -m resume -n 1000 -R 10 -T 150 >"$o-resume-$run.json"
+	xb "${RESUME_RUN[@]}" >"$o-resume-$run.json"
 	"${srv}_stop"
+	if [[ $srv == xmppd ]]; then xmppd_variants "$dir" "$run"; fi
+}
+
+# xmppd alone, in every run right after the runs above, on the same
+# database: the message and resumption workloads with archiving off
+# (mam-default never: the spool is then the only durable copy), and the
+# message workload without origin-ids (what the table measured before
+# the workload sent them).
+xmppd_variants() {
+	local dir=$1 run=$2 o="$OUT/xmppd"
+	xmppd_mam "$dir" never
+	xmppd_start "$dir"
+	XB_NOTE="MAM off" xb "${MSG_RUN[@]}" >"$o-msg_mamoff-$run.json"
+	XB_NOTE="MAM off" xb "${RESUME_RUN[@]}" >"$o-resume_mamoff-$run.json"
+	xmppd_stop
+	xmppd_mam "$dir" always
+	xmppd_start "$dir"
+	XB_NOTE="no origin-id" xb -m msg -P 50 -W 50 -n 20000 -T 30 \
+	    >"$o-msg_noorigin-$run.json"
+	xmppd_stop
 }
 
 bench_server() {

@@ -15,6 +15,9 @@
  *   resume  -n sessions drop, get -R messages each while away, then all
  *           resume at once; time until every message is redelivered
  *
+ * With -o every message of msg and resume carries a XEP-0359
+ * <origin-id/> (a random UUID), as Conversations, Dino and Gajim send.
+ *
  * Accounts are u00000..u(N-1), all with the password given by -w.
  */
 #include <sys/resource.h>
@@ -27,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "xbench.h"
 #include "log.h"
@@ -53,6 +58,7 @@ static struct {
 	unsigned	 pairs;		/* -P */
 	unsigned	 per_resume;	/* -R */
 	bool		 to_one;	/* -1 */
+	bool		 origin;	/* -o */
 	const char	*domain;
 	pid_t		 pid;
 	double		 t_end, t_phase, t0, t1, hold;
@@ -151,6 +157,37 @@ wl_failed(struct xs *s)
 	g.nfailed++;
 }
 
+/*
+ * The XEP-0359 origin-id element for the next message, or "" without -o:
+ * a random version 4 UUID, the form those clients use. The random bytes
+ * come from OpenSSL in blocks, so a message costs the bench a few ns.
+ */
+static const char *
+origin_el(void)
+{
+	static unsigned char	 pool[4096];
+	static size_t		 used = sizeof(pool);
+	static char		 buf[96];
+	unsigned char		*b;
+
+	if (!g.origin)
+		return "";
+	if (used == sizeof(pool)) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			fatalx("RAND_bytes failed");
+		used = 0;
+	}
+	b = pool + used;
+	used += 16;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, sizeof(buf), "<origin-id xmlns='urn:xmpp:sid:0' "
+	    "id='%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x'/>", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return buf;
+}
+
 static void
 msg_pump(struct xs *s)
 {
@@ -167,8 +204,8 @@ msg_pump(struct xs *s)
 	    s->fd != -1) {
 		xs_stanza(s, "<message to='%s' type='chat' id='%sm%u-%u'>"
 		    "<body>bench message %u from slot %u: lorem ipsum dolor "
-		    "sit amet</body></message>", to, g.tag, s->idx, s->sent,
-		    s->sent, s->idx);
+		    "sit amet</body>%s</message>", to, g.tag, s->idx, s->sent,
+		    s->sent, s->idx, origin_el());
 		s->sent++;
 		any = true;
 	}
@@ -251,8 +288,9 @@ resume_send(void)
 		for (k = 0; k < g.per_resume; k++)
 			xs_stanza(snd, "<message to='%s@%s/%s' type='chat' "
 			    "id='%sz%u-%u'><body>while you were away %u"
-			    "</body></message>", user, g.domain,
-			    xs_resource(&g.slots[i]), g.tag, i, k, k);
+			    "</body>%s</message>", user, g.domain,
+			    xs_resource(&g.slots[i]), g.tag, i, k, k,
+			    origin_el());
 	}
 	snd->sent = g.count * g.per_resume;
 	xs_printf(snd, "<r xmlns='urn:xmpp:sm:3'/>");
@@ -459,9 +497,10 @@ report_common(const char *mode)
 {
 	printf("{\"mode\":\"%s\",\"server_pid\":%d,\"ready\":%u,"
 	    "\"failed\":%u,\"timed_out\":%s,\"first_error\":\"%s\","
-	    "\"bench_maxrss_kib\":%ld", mode, (int)g.pid, g.nready, g.nfailed,
-	    g.timed_out ? "true" : "false",
-	    g.first_err ? g.first_err : "", self_rss_kib());
+	    "\"bench_maxrss_kib\":%ld,\"origin_ids\":%s", mode, (int)g.pid,
+	    g.nready, g.nfailed, g.timed_out ? "true" : "false",
+	    g.first_err ? g.first_err : "", self_rss_kib(),
+	    g.origin ? "true" : "false");
 }
 
 static void
@@ -615,7 +654,7 @@ usage(void)
 	fprintf(stderr, "usage: xbench -m idle|login|msg|mam|resume -p port "
 	    "-d domain -w password [-H host] [-t] [-U users] [-n count]\n"
 	    "       [-c conc] [-k ckpts] [-P pairs] [-W window] [-R msgs] [-1]"
-	    " [-S pid] [-T secs] [-h hold] [-s srcaddrs]\n");
+	    " [-o]\n       [-S pid] [-T secs] [-h hold] [-s srcaddrs]\n");
 	exit(2);
 }
 
@@ -647,7 +686,7 @@ parse_args(int argc, char *argv[], struct xs_opts *o)
 	g.pairs = 50;
 	g.per_resume = 10;
 	g.mode = M_IDLE;
-	while ((ch = getopt(argc, argv, "1c:d:H:h:k:m:n:P:p:R:S:s:T:tU:W:w:"))
+	while ((ch = getopt(argc, argv, "1c:d:H:h:k:m:n:oP:p:R:S:s:T:tU:W:w:"))
 	    != -1) {
 		switch (ch) {
 		case '1': g.to_one = true; break;
@@ -658,6 +697,7 @@ parse_args(int argc, char *argv[], struct xs_opts *o)
 		case 'k': ck = optarg; break;
 		case 'm': g.mode = parse_mode(optarg); break;
 		case 'n': g.count = (unsigned)atoi(optarg); break;
+		case 'o': g.origin = true; break;
 		case 'P': g.pairs = (unsigned)atoi(optarg); break;
 		case 'p': o->port = atoi(optarg); break;
 		case 'R': g.per_resume = (unsigned)atoi(optarg); break;
