@@ -227,7 +227,8 @@ def test_garbage_inside_tls(server, witness):
 
 
 def test_silent_client_does_not_block_others(server, witness):
-    """A half-done TLS handshake must not stall the loop (docs/architecture.md)."""
+    """A half-done TLS handshake must not stall the loop
+    (docs/architecture.md: no network peer can block it)."""
     s = RawStream("127.0.0.1", server.port(kind="tls"))
     try:
         s.send(client_hello()[:20])
