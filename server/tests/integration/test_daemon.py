@@ -1,7 +1,7 @@
 """The daemon as an operator sees it: restart keeps state, SIGHUP
 reloads users without touching sessions, SIGTERM closes streams cleanly,
 `-t` checks a configuration, and the users file is read as Debian
-writes it (DESIGN.md §4, §8)."""
+writes it (docs/auth.md, docs/configuration.md)."""
 
 import os
 import signal
