@@ -42,7 +42,7 @@ def test_starttls_is_required_and_only_feature(server):
         s.starttls()
         features = s.open()
         mechs = [m.text for m in features.iter(q(NS_SASL, "mechanism"))]
-        # HA1 credentials: PLAIN only, never SCRAM (DESIGN.md §4).
+        # HA1 credentials: PLAIN only, never SCRAM (docs/auth.md).
         assert mechs == ["PLAIN"]
         assert features.find(q(NS_TLS, "starttls")) is None
     finally:
@@ -96,7 +96,7 @@ def test_bad_credentials_are_refused(server, witness, user, password,
 
 
 def test_restricted_user_may_log_in(server):
-    """DESIGN.md §4: AUTHORIZED and RESTRICTED may log in."""
+    """AUTHORIZED and RESTRICTED may log in (docs/auth.md)."""
     s = RawStream("127.0.0.1", server.port())
     try:
         assert s.login("dave", "restricted-pw", resource="r") == \
