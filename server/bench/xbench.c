@@ -1,5 +1,5 @@
 /*
- * xbench.c: the XMPP load generator behind `make bench` (issue #7).
+ * xbench.c: the XMPP load generator behind `make bench` (docs/performance.md).
  * One process, one epoll loop, many client sessions (xsess.c). Each run
  * does one workload, is bounded in count and in time (-T), stops by
  * itself and prints one JSON object on stdout. With -S PID it samples
