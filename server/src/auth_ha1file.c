@@ -3,7 +3,7 @@
  * Debian generates from LDAP): one "login:ha1:realm:state" per line, '#'
  * comments and blank lines skipped, CRLF tolerated. ha1 is 32 hex digits
  * of MD5(login:realm:password); state is AUTHORIZED or RESTRICTED (may
- * log in) or REFUSED (may not), in any case (DESIGN.md §4). A bad line is
+ * log in) or REFUSED (may not), in any case (docs/auth.md). A bad line is
  * logged as file:line and skipped; the rest still loads.
  *
  * The table is re-read on SIGHUP and when the file's inode, size or mtime
