@@ -572,7 +572,10 @@ config_load(const char *path, struct config *cfg, char **err)
 	return ret;
 }
 
-/* The embedded `make run` default (DESIGN.md §8), rooted at builddir. */
+/*
+ * The embedded `make run` default (docs/configuration.md), rooted at
+ * builddir.
+ */
 void
 config_devel(struct config *cfg, const char *builddir, const char *users_file)
 {
