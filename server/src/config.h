@@ -85,7 +85,10 @@ void	config_defaults(struct config *);
  * malloc'd "file:line: message" (or "file: message").
  */
 int	config_load(const char *path, struct config *, char **err);
-/* The embedded `make run` default (DESIGN.md §8), rooted at builddir. */
+/*
+ * The embedded `make run` default (docs/configuration.md), rooted at
+ * builddir.
+ */
 void	config_devel(struct config *, const char *builddir,
 	    const char *users_file);
 /* Cross-field checks (listeners present, cert set, ...); 0 or -1. */
