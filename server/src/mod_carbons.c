@@ -4,7 +4,9 @@
  * copy of what reaches the account but was delivered to other resources
  * (RFC 6121 rules decide who gets the original). Copies go through
  * router_send like any stanza, so under XEP-0198 they are queued and
- * resent until acknowledged (DESIGN.md §3.4). Eligibility: carbons.c.
+ * resent on a resume; they are not spooled, so a session that ends for
+ * good drops the copies it had not acknowledged (docs/reliability.md).
+ * Eligibility: carbons.c.
  */
 #include <stdio.h>
 #include <string.h>
