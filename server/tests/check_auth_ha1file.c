@@ -218,7 +218,7 @@ struct attempt {
 	enum auth_result	 expect;
 };
 
-/* DESIGN.md §4: RESTRICTED may log in, REFUSED may not. */
+/* RESTRICTED may log in, REFUSED may not (docs/auth.md). */
 static const struct attempt fixture_attempts[] = {
 	{ "alice", "wonderland", AUTH_OK },
 	{ "bob", "builder", AUTH_OK },
