@@ -1,7 +1,8 @@
-# xmppd: the one entry point (DESIGN.md §8). Output goes under build/.
+# xmppd: the one entry point (README.md lists every target). Output goes
+# under build/.
 #   make            build build/xmppd and build/xmppctl
-#   make test       every test: unit suites under ASan+UBSan, then the
-#                   integration tests against the real daemon
+#   make test       everything CI runs (ci/test.sh): lint, unit suites,
+#                   integration, appliance and testbed
 #   make run        xmppd in the foreground on the development defaults
 #   make lint       cppcheck, shellcheck
 #   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each
