@@ -89,7 +89,7 @@ integration() {
 	pytest_stage testbed-tools testbed/tests
 }
 
-# The appliance (issue #4): the package and its lintian check, the
+# The appliance: the package and its lintian check, the
 # ansible role (lint, and applied twice to a chroot: changed=0), the
 # image built with debootstrap and booted under QEMU both ways. Each make
 # target is one test. debootstrap and QEMU need root.
