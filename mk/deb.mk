@@ -1,4 +1,5 @@
-# mk/deb.mk: the Debian package (issue #4), included by the top Makefile.
+# mk/deb.mk: the Debian package (docs/package.md), included by the top
+# Makefile.
 #   make deb      build build/deb/xmppd_<version>_<arch>.deb (and .buildinfo,
 #                 .changes) with dpkg-buildpackage from a copy of server/
 #                 and fixtures/ (the packaged xmppd.conf, the tests' data)
