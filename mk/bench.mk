@@ -1,4 +1,5 @@
-# mk/bench.mk: `make bench` (issue #7), included by the top Makefile.
+# mk/bench.mk: `make bench` (docs/performance.md), included by the top
+# Makefile.
 #   make xbench      build the load generator build/bench/xbench
 #   make bench       xmppd vs Prosody 0.12 vs ejabberd 23.01 (Debian):
 #                    installs the peers (root, apt-get), runs every
