@@ -1,5 +1,6 @@
-# mk/image.mk: the appliance image and the ansible role (issue #4),
-# included by the top Makefile. All need root (debootstrap, chroot).
+# mk/image.mk: the appliance image and the ansible role (docs/image.md,
+# docs/deploy.md), included by the top Makefile. All need root
+# (debootstrap, chroot).
 #   make image                      build/image/xmppd-bookworm.qcow2, vmlinuz,
 #                                   initrd.img, cmdline, manifest.txt, SHA256SUMS
 #   make image-repro                build a second time, pinned to the first
