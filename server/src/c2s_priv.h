@@ -102,7 +102,7 @@ void	c2s_sm_handled(struct c2s *);
 size_t	c2s_sm_room(const struct c2s *);
 /* The client's link is gone: true if the session now hibernates. */
 bool	c2s_sm_hibernate(struct c2s *, const char *why);
-/* The session ends: unacked messages to offline, iqs answered. */
+/* The session ends: iq requests answered; its messages stay spooled. */
 void	c2s_sm_finish(struct c2s *);
 /* Stream feature, or "" before the client may use it. */
 const char *c2s_sm_feature(const struct c2s *);
