@@ -105,7 +105,7 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Fatal error with errno; aborts so a core shows the broken state. */
+/* Fatal error with strerror(errno) appended; exits with status 1. */
 void
 fatal(const char *fmt, ...)
 {
