@@ -66,7 +66,7 @@ struct module {
 	enum mod_result		(*message_out)(struct server *,
 				    struct session *from, struct stanza *);
 	/*
-	 * A message for local user, before delivery or offline storage;
+	 * A message for a local user, before it is spooled and delivered;
 	 * may add to it (XEP-0359 stanza-id).
 	 */
 	void			(*message_in)(struct server *,
