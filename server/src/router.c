@@ -4,8 +4,9 @@
  * stanza for another domain gets remote-server-not-found.
  *
  * Delivery follows RFC 6121 §8.5: a full JID reaches that resource, a
- * bare JID reaches the eligible resources of router_pick(), and a message
- * nobody can take is stored offline. Errors for an unknown user and an
+ * bare JID reaches the eligible resources of router_pick(), and a chat or
+ * normal message is spooled first, whether anyone takes it now or not
+ * (mod_offline.c). Errors for an unknown user and an
  * offline one are the same service-unavailable, so presence never leaks
  * (RFC 6121 §8.5.2.2.1, §8.5.3.2.1).
  */
