@@ -50,8 +50,8 @@ void		 xmlp_free(struct xmlp *);
 size_t		 xmlp_pool_size(void);
 
 /*
- * Parse one serialized jabber:client stanza (as stored by the offline
- * queue); NULL if it is not exactly one well-formed element.
+ * Parse one serialized jabber:client stanza (as stored in the spool);
+ * NULL if it is not exactly one well-formed element.
  */
 struct stanza	*xmlp_parse_stanza(const char *xml, size_t len);
 
