@@ -60,8 +60,9 @@ struct module {
 	/*
 	 * A message a bound session sends to a local user, from and to
 	 * stamped and valid, before it is routed (archive, sent carbons).
-	 * MOD_HANDLED stops routing: a client resending a message the
-	 * server already has (same origin-id) must not make a second copy.
+	 * MOD_HANDLED stops routing. No module returns it today: a resend
+	 * of a message the server already has (same origin-id) is dropped
+	 * before the hooks run (router.c's router_accept).
 	 */
 	enum mod_result		(*message_out)(struct server *,
 				    struct session *from, struct stanza *);
