@@ -15,7 +15,7 @@ static const struct module *const modules[] = {
 	&mod_roster,
 	&mod_presence,
 	&mod_offline,
-	&mod_mam,		/* before carbons: it drops resends */
+	&mod_mam,
 	&mod_carbons,
 	NULL,
 };
