@@ -373,48 +373,71 @@ main_teardown(struct main_ctx *m)
 	ev_free(srv->ev);
 }
 
-int
-main(int argc, char *argv[])
+/* The command line's options (-c, -D, -d, -I/--init, -t, -v). */
+struct main_opts {
+	const char	*path;
+	int		 debug, verbose, test, devel, init;
+};
+
+static void
+main_options(int argc, char *argv[], struct main_opts *o)
 {
 	static const struct option	 longopts[] = {
 		{ "init", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct main_ctx		 m;
-	struct config			 cfg;
-	const char			*path = NULL;
-	char				*err = NULL;
-	int				 ch, debug = 0, verbose = 0, test = 0;
-	int				 devel = 0, init = 0, status;
+	int				 ch;
 
+	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv, "c:dDItv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'c':	path = optarg;	break;
-		case 'd':	debug = 1;	break;
-		case 'D':	devel = 1;	break;
-		case 'I':	init = 1;	break;
-		case 't':	test = 1;	break;
-		case 'v':	verbose++;	break;
+		case 'c':	o->path = optarg;	break;
+		case 'd':	o->debug = 1;		break;
+		case 'D':	o->devel = 1;		break;
+		case 'I':	o->init = 1;		break;
+		case 't':	o->test = 1;		break;
+		case 'v':	o->verbose++;		break;
 		default:	usage();
 		}
 	}
-	if (optind != argc || (path == NULL) == (devel == 0))
+	if (optind != argc || (o->path == NULL) == (o->devel == 0))
 		usage();
-	log_init(debug, verbose);
+}
 
-	config_defaults(&cfg);
-	if (devel)
-		config_devel(&cfg, "build", "fixtures/users.txt");
-	else if (config_load(path, &cfg, &err) == -1) {
+/* The configuration, from the file or the development defaults. */
+static int
+main_config(const struct main_opts *o, struct config *cfg)
+{
+	char	*err = NULL;
+
+	config_defaults(cfg);
+	if (o->devel)
+		config_devel(cfg, "build", "fixtures/users.txt");
+	else if (config_load(o->path, cfg, &err) == -1) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		return -1;
 	}
-	if (config_check(&cfg, &err) == -1) {
+	if (config_check(cfg, &err) == -1) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		return -1;
 	}
-	if (test) {
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct main_ctx	 m;
+	struct main_opts	 o;
+	struct config		 cfg;
+	int			 status;
+
+	main_options(argc, argv, &o);
+	log_init(o.debug, o.verbose);
+	if (main_config(&o, &cfg) == -1)
+		return 1;
+	if (o.test) {
 		status = main_check(&cfg);
 		config_free(&cfg);
 		return status;
@@ -428,7 +451,7 @@ main(int argc, char *argv[])
 		fatalx("cannot start without a TLS certificate");
 	main_listen(&m, &cfg);
 	main_drop_privileges(cfg.user);
-	main_open_store(&m, &cfg, init);
+	main_open_store(&m, &cfg, o.init);
 	main_services(&m, &cfg);
 	if (cfg.port_file != NULL)
 		main_port_file(cfg.port_file, m.ls, m.nls);

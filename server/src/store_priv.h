@@ -8,9 +8,12 @@
 #define XMPPD_STORE_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
+
+#define STORE_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Every statement, prepared once at open (SQL text in store.c). */
 enum store_q {
@@ -55,6 +58,11 @@ enum store_q {
 	STORE_Q_COUNT
 };
 
+/* store_schema.c */
+extern const char *const	store_migrations[];
+extern const size_t		store_nmigrations;
+extern const char *const	store_sql[STORE_Q_COUNT];
+
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*q[STORE_Q_COUNT];
@@ -91,6 +99,18 @@ int	store_wend(struct store *, int ret, const char *what);
 int	store_wend_soft(struct store *, int ret, const char *what);
 int	store_exists_keys(struct store *, enum store_q, const char *what,
 	    const char *user, const char *key);
+/* One keyed statement with no rows, inside an open write; 0 or -1. */
+int	store_step_keys(struct store *, enum store_q, const char *what,
+	    const char *user, const char *key);
+/* The same as a write of its own that must not be lost. */
+int	store_write_keys(struct store *, enum store_q, const char *what,
+	    const char *user, const char *key);
+/*
+ * Step a SELECT keyed by user, handing each row to row(): 0 go on, 1 stop,
+ * -1 unreadable. 0 or -1.
+ */
+int	store_each(struct store *, enum store_q, const char *what,
+	    const char *user, int (*row)(sqlite3_stmt *, void *), void *arg);
 /*
  * Enter degraded mode (logged once) for the reason given. no_room: for
  * lack of space, so the reserve is given back, and recovery waits for
