@@ -78,6 +78,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.idle_timeout, 600);
 	ck_assert_uint_eq(cfg.keepalive, 60);
 	ck_assert_uint_eq(cfg.max_offline, 1000);
+	ck_assert_uint_eq(cfg.store_reserve, 16);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 10);
 	ck_assert_uint_eq(cfg.radius_timeout, 2000);
 	ck_assert_uint_eq(cfg.radius_retries, 2);
@@ -122,6 +123,7 @@ START_TEST(test_every_keyword)
 	    "idle-timeout 900\n"
 	    "keepalive 45\n"
 	    "max-offline 50\n"
+	    "store-reserve 4\n"
 	    "max-sessions-per-user 3\n"
 	    "sm-hibernate 0\n"
 	    "sm-queue-max 200\n"
@@ -169,6 +171,7 @@ START_TEST(test_every_keyword)
 	ck_assert_uint_eq(cfg.idle_timeout, 900);
 	ck_assert_uint_eq(cfg.keepalive, 45);
 	ck_assert_uint_eq(cfg.max_offline, 50);
+	ck_assert_uint_eq(cfg.store_reserve, 4);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 3);
 	ck_assert_uint_eq(cfg.sm_hibernate, 0);
 	ck_assert_uint_eq(cfg.sm_queue_max, 200);
