@@ -1,6 +1,7 @@
 #!/bin/sh
 # make lint: static checks that CI enforces. cppcheck over the C sources
-# and tests, shellcheck over every shell script in the tree.
+# and tests, shellcheck over every shell script in the tree, pyflakes over
+# every Python file (tests, testbed, bench).
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,13 @@ done)
 if [ -n "$scripts" ]; then
 	# shellcheck disable=SC2086 # file names have no spaces (checked by git)
 	shellcheck -x $scripts || rc=1
+fi
+
+echo "-- pyflakes"
+pyfiles=$(git ls-files -co --exclude-standard -- '*.py')
+if [ -n "$pyfiles" ]; then
+	# shellcheck disable=SC2086 # file names have no spaces (checked by git)
+	/usr/bin/python3 -m pyflakes $pyfiles || rc=1
 fi
 
 if [ $rc -eq 0 ]; then echo "lint: clean"; fi
