@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Print "PASSED FAILED" from a JUnit XML report (pytest --junitxml)."""
+"""Print "PASSED FAILED SKIPPED" from a JUnit XML report (pytest
+--junitxml), and each skipped test with its reason on stderr, so a skip
+is never silent."""
 import sys
 import xml.etree.ElementTree as ET
 
@@ -10,6 +12,9 @@ for s in suites:
     tests += int(s.get("tests", 0))
     failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
     skipped += int(s.get("skipped", 0))
-if skipped:
-    print(f"({skipped} skipped, see the report)", file=sys.stderr)
-print(tests - failed - skipped, failed)
+    for case in s.iter("testcase"):
+        skip = case.find("skipped")
+        if skip is not None:
+            print(f"SKIPPED: {case.get('classname')}.{case.get('name')}: "
+                  f"{skip.get('message', '')}", file=sys.stderr)
+print(tests - failed - skipped, failed, skipped)
