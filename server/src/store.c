@@ -560,6 +560,8 @@ store_commit(struct store *st)
 		st->lost = false;
 		return -1;
 	}
+	if (st->ckpt_due)
+		store_checkpoint(st);
 	return 0;
 }
 

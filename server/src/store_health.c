@@ -215,14 +215,24 @@ store_try_recover(struct store *st, int64_t avail)
 	    "accepted", st->path);
 }
 
-static void
+/*
+ * A passive checkpoint once the WAL holds more than STORE_CKPT_FRAMES.
+ * It cannot run inside the batch, and under steady load a batch is open
+ * whenever a timer fires: then it is left to the end of the next commit
+ * (store_commit calls this again when ckpt_due is set).
+ */
+void
 store_checkpoint(struct store *st)
 {
 	int	frames = 0, done = 0;
 
-	if (st->wal_frames < STORE_CKPT_FRAMES ||
-	    !sqlite3_get_autocommit(st->db))
+	if (st->wal_frames < STORE_CKPT_FRAMES)
 		return;
+	if (!sqlite3_get_autocommit(st->db)) {
+		st->ckpt_due = true;
+		return;
+	}
+	st->ckpt_due = false;
 	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    &frames, &done) == SQLITE_OK && done >= frames)
 		st->wal_frames = 0;

@@ -81,6 +81,7 @@ struct store {
 	uint64_t	 reserve;	/* bytes */
 	bool		 ballast_held;
 	int		 wal_frames;	/* after the last commit */
+	bool		 ckpt_due;	/* checkpoint after the next commit */
 };
 
 /* Helpers of store.c for the other store files. */
@@ -123,6 +124,8 @@ void	store_degrade_err(struct store *);
 bool	store_resource_error(int code);
 /* Give the reserve file's space back to the file system. */
 void	store_release_ballast(struct store *);
+/* A WAL checkpoint if the WAL is large (store_health.c). */
+void	store_checkpoint(struct store *);
 /* Whether the file is still the database (sets gone if not). */
 void	store_check_moved(struct store *);
 /* At open: follow the WAL's size (store_health.c). */
