@@ -888,6 +888,107 @@ def test_wal_stays_small_on_a_small_file_system(make_daemon, small_fs):
         "the checkpoint at shutdown did not empty the WAL"
 
 
+class Reader(threading.Thread):
+    """Reads one stream (auto-acking) in the background, keeping the
+    first word of each chat message's body."""
+
+    def __init__(self, s):
+        super().__init__(daemon=True)
+        self.s, self.got, self.error = s, [], None
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                el = self.s.next_element(0.2)
+            except TimeoutError:
+                continue
+            except (StreamClosed, OSError) as e:
+                self.error = e
+                return
+            if is_chat(el):
+                self.got.append(body(el).split()[0])
+
+    def wait_for(self, n, timeout):
+        wait_until(lambda: len(self.got) >= n or self.error, timeout,
+                   f"{n} messages read (have {len(self.got)})", 0.05)
+
+    def stop(self):
+        self.halt.set()
+        self.join(10)
+
+
+def test_wal_burst_on_a_small_file_system_recovers_by_itself(make_daemon,
+                                                             small_fs):
+    """Two senders as fast as the server acks for 3 s, to two online
+    resources, on a 4 MiB file system: the WAL may fill it (the store
+    degrades, refuses with wait), but once the burst is over the server
+    gets its space back by itself and accepts messages again; nothing
+    acked is lost."""
+    fs = small_fs(4)
+    d = make_daemon(extra_conf=RESERVE + "mam-default never\n",
+                    state_dir=state_path(fs))
+    readers = {}
+    for res in ("desk", "desk2"):
+        r = receiver(d, "bob", res)
+        barrier(r)
+        readers[res] = Reader(r)
+        readers[res].start()
+    senders = {"alice": Sender(d, "alice"), "carol": Sender(d, "carol")}
+    to = {"alice": f"{BOB}/desk", "carol": f"{BOB}/desk2"}
+    failures = []
+
+    def burst(name):
+        a, n = senders[name], 0
+        try:
+            end = time.monotonic() + 3.0
+            while time.monotonic() < end:
+                for _ in range(10):
+                    a.message(to[name], f"{name[0]}{n}",
+                              text=f"{name[0]}{n} " + "x" * 2000)
+                    n += 1
+                a.request()
+                if a.down:
+                    a.recover()
+            a.settle()
+        except Exception as e:		# reported by the main thread
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+    threads = [threading.Thread(target=burst, args=(u,)) for u in senders]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        assert not failures, failures
+        for name, res in (("alice", "desk"), ("carol", "desk2")):
+            a = senders[name]
+            for mid, err in a.errors.items():
+                assert err == ("wait", "resource-constraint"), (mid, err)
+            readers[res].wait_for(len(a.delivered_ok), 30)
+            assert readers[res].got == a.delivered_ok, \
+                f"{name}: {len(a.delivered_ok)} acked and not refused, " \
+                f"{len(readers[res].got)} delivered"
+        refused = sum(len(a.errors) for a in senders.values())
+        degraded = re.search(DEGRADED, d.stderr(), re.IGNORECASE)
+        print(f"burst: {sum(len(a.acked) for a in senders.values())} acked,"
+              f" {refused} refused, WAL {os.path.getsize(d.db + '-wal')} "
+              f"bytes, {fs.free_bytes()} free")
+        if degraded:
+            d.wait_log_re(RECOVERED, degraded.end(), timeout=20)
+        a = senders["alice"]
+        a.message(to["alice"], "after")
+        a.settle()
+        assert "after" not in a.errors, a.errors["after"]
+        readers["desk"].wait_for(len(a.delivered_ok), 10)
+        assert readers["desk"].got[-1] == "after"
+    finally:
+        for r in readers.values():
+            r.stop()
+            r.s.close()
+        for a in senders.values():
+            a.close()
+
+
 # -- 9: the database file watched -------------------------------------------------
 
 def _replace_with_empty(db):

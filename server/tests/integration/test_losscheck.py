@@ -185,6 +185,15 @@ def fault_results(report):
     return {f["name"]: f["result"] for f in report["faults"]}
 
 
+def sent_to_during(ctx, report, user, fault, seconds):
+    """How many messages for USER were sent in the `seconds` after the
+    fault named `fault` started: proof that a scenario went past a limit."""
+    t0 = next(f["t_ms"] for f in report["faults"] if f["name"] == fault)
+    to = f"{user}@{DOMAIN}"
+    return sum(1 for m in ctx.check.acct.msgs.values()
+               if m["to"] == to and t0 <= m["sent_ms"] < t0 + seconds * 1000)
+
+
 # -- links ----------------------------------------------------------------------
 
 def test_no_faults(make_daemon, mam, tmp_path):
@@ -524,9 +533,10 @@ def test_receiver_never_acks_beyond_sm_queue_max(make_daemon, mam,
     def faults(ctx):
         return [lc.Fault.client_fault(1.5, "noack", "bob", 5.0),
                 lc.Fault.client_fault(2.0, "noack", "carol", 4.0)]
-    report, _ = run_check(tmp_path, v4(d), faults, mam=mam,
-                          mam_page=SMALL_PAGE)
+    report, ctx = run_check(tmp_path, v4(d), faults, mam=mam,
+                            mam_page=SMALL_PAGE)
     assert_no_loss(report, mam)
+    assert sent_to_during(ctx, report, "bob", "noack bob 5s", 5) > 10
 
 
 def test_offline_queue_three_times_sm_queue_max(make_daemon, mam, tmp_path):
@@ -566,11 +576,13 @@ def test_half_open_recipient_beyond_queue_limit(make_daemon, mam, tmp_path):
             p, num = _link_of(ctx, "bob")
             return p.command(f"blackhole {num}")
         return [lc.Fault(2, "blackhole bob", action=hole)]
-    report, _ = run_check(tmp_path, v4(d), faults, mam=mam, dead_after=5.0,
-                          duration=10.0, mam_page=SMALL_PAGE)
+    report, ctx = run_check(tmp_path, v4(d), faults, mam=mam,
+                            dead_after=5.0, duration=10.0,
+                            mam_page=SMALL_PAGE)
     assert fault_results(report)["blackhole bob"] == "ok 1"
     assert_no_loss(report, mam)
     assert report["clients"]["bob"]["link_downs"] >= 1
+    assert sent_to_during(ctx, report, "bob", "blackhole bob", 5) > 10
 
 
 def test_lock_holder_is_gone(tmp_path):
