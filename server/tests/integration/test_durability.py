@@ -509,6 +509,28 @@ def test_resume_h_counts_only_committed(make_daemon, how):
         a.close()
 
 
+def test_failed_commit_ends_a_non_resumable_stream_with_an_error(
+        make_daemon):
+    """A stream that cannot resume learns of the failed commit from an
+    internal-server-error; what it sent was stored nowhere."""
+    d = make_daemon()
+    s = RawStream("127.0.0.1", d.port())
+    s.login("carol", "singer", resource="plain")
+    holder = LockHolder(d.db)
+    try:
+        mark = d.log_size()
+        holder.start()
+        s.send(f"<message to='{BOB}' type='chat' id='n0'><body>n0</body>"
+               "</message>")
+        assert s.stream_error(timeout=20) == "internal-server-error"
+        holder.release()
+        wait_recovered(d, mark)
+        assert login_count(d, "bob", "p", 0) == []
+    finally:
+        holder.kill()
+        s.close()
+
+
 def wait_recovered(d, mark):
     """After a fault that may have put the store in degraded mode (logged
     after offset mark): wait for the recovery. Without that mode (the old
