@@ -238,6 +238,17 @@ store_checkpoint(struct store *st)
 		st->wal_frames = 0;
 }
 
+/* Checkpoint everything and cut the WAL file to zero, if nothing runs. */
+static void
+store_truncate_wal(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		return;
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+		st->wal_frames = 0;
+}
+
 void
 store_check_moved(struct store *st)
 {
@@ -265,6 +276,13 @@ store_tick(struct store *st)
 	if (!st->degraded && st->reserve > 0 && avail >= 0 &&
 	    (uint64_t)avail < st->reserve / 2)
 		store_degrade(st, "low disk space", true);
+	if (st->no_room) {
+		/* The WAL only shrinks when a writer restarts it, and nothing
+		 * is written now: give its space back with a truncating
+		 * checkpoint, so that recovery does not wait for a restart. */
+		store_truncate_wal(st);
+		avail = store_free_bytes(st);
+	}
 	if (st->degraded)
 		store_try_recover(st, avail);
 	store_checkpoint(st);
