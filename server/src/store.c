@@ -300,6 +300,33 @@ store_write_keys(struct store *st, enum store_q which, const char *what,
 	    what);
 }
 
+/*
+ * A soft DELETE of the rows older than before_ms (the statement binds it
+ * as ?1): expiry, whose failure only leaves old rows a little longer.
+ * The number deleted, or -1.
+ */
+int
+store_delete_before(struct store *st, enum store_q which, int64_t before_ms,
+    const char *what)
+{
+	sqlite3_stmt	*q = st->q[which];
+	int		 ret = -1;
+
+	if (store_wbegin_soft(st, what) == -1)
+		return -1;
+	if (sqlite3_bind_int64(q, 1, before_ms) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_DONE) {
+		store_warn(st, what);
+		goto done;
+	}
+	ret = sqlite3_changes(st->db);
+ done:
+	store_q_done(q);
+	if (store_wend_soft(st, ret == -1 ? -1 : 0, what) == -1)
+		return -1;
+	return ret;
+}
+
 /* A keyed existence test: 1 a row matches, 0 none, -1 error. */
 int
 store_exists_keys(struct store *st, enum store_q which, const char *what,

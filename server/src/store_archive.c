@@ -125,22 +125,8 @@ store_archive_query(struct store *st, const struct store_archive_query *aq,
 int
 store_archive_expire(struct store *st, int64_t before_ms)
 {
-	sqlite3_stmt	*q = st->q[STORE_Q_ARCHIVE_EXPIRE];
-	int		 ret = -1;
-
-	if (store_wbegin_soft(st, __func__) == -1)
-		return -1;
-	if (sqlite3_bind_int64(q, 1, before_ms) != SQLITE_OK ||
-	    sqlite3_step(q) != SQLITE_DONE) {
-		store_warn(st, __func__);
-		goto done;
-	}
-	ret = sqlite3_changes(st->db);
- done:
-	store_q_done(q);
-	if (store_wend_soft(st, ret == -1 ? -1 : 0, __func__) == -1)
-		return -1;
-	return ret;
+	return store_delete_before(st, STORE_Q_ARCHIVE_EXPIRE, before_ms,
+	    __func__);
 }
 
 /* store_mam_prefs_get()'s callback and its argument. */

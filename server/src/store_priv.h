@@ -100,6 +100,9 @@ int	store_wend(struct store *, int ret, const char *what);
 int	store_wend_soft(struct store *, int ret, const char *what);
 int	store_exists_keys(struct store *, enum store_q, const char *what,
 	    const char *user, const char *key);
+/* A soft DELETE of rows older than before_ms (bound as ?1); count or -1. */
+int	store_delete_before(struct store *, enum store_q, int64_t before_ms,
+	    const char *what);
 /* One keyed statement with no rows, inside an open write; 0 or -1. */
 int	store_step_keys(struct store *, enum store_q, const char *what,
 	    const char *user, const char *key);
