@@ -3,8 +3,10 @@
 #   make xbench      build the load generator build/bench/xbench
 #   make bench       xmppd vs Prosody 0.12 vs ejabberd 23.01 (Debian):
 #                    installs the peers (root, apt-get), runs every
-#                    workload BENCH_RUNS times per server, writes raw JSON
-#                    under build/bench/ and the table to docs/performance.md
+#                    workload BENCH_RUNS times per server (xmppd's
+#                    message and resumption runs also with mam-default
+#                    never), writes raw JSON under build/bench/ and the
+#                    table to docs/performance.md
 #   make bench-xmppd the same for xmppd alone (no root, no apt)
 # The load generator has its own rules here; server/Makefile builds the
 # daemon (-O2) it measures.
