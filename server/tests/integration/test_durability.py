@@ -80,7 +80,10 @@ class Sender:
 
     def __init__(self, server, user="alice", resource="desk"):
         self.server, self.user, self.resource = server, user, resource
-        self.s = connect(server, user, resource)
+        # A careful client answers the server's <r/>: otherwise the
+        # errors for refused messages pile up unacknowledged until the
+        # queue overflows and the session ends with them.
+        self.s = connect(server, user, resource, auto_ack=True)
         self.previd = self.s.enabled.get("id")
         self.unacked = []       # (kind, id, xml) in the order sent
         self.h = 0              # the server's last h
@@ -176,6 +179,7 @@ class Sender:
         old = self.s
         old.close()
         n = authenticated(self.server, self.user)
+        n.auto_ack = True
         res = n.resume(self.previd, old.h)
         if res.tag == q(NS_SM, "resumed"):
             self.resumed += 1
