@@ -13,6 +13,8 @@
 #include "router.h"
 #include "server.h"
 
+#include "check_main.h"
+
 struct pick_case {
 	const char	*name;
 	const char	*type;
@@ -182,14 +184,12 @@ START_TEST(router_deliveries_wait_for_the_commit)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+router_suite(void)
 {
 	Suite	*s = suite_create("router");
 	TCase	*tc = tcase_create("pick");
 	TCase	*tb = tcase_create("bind");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_loop_test(tc, router_pick_table, 0,
 	    sizeof(pick_cases) / sizeof(pick_cases[0]));
@@ -197,9 +197,7 @@ main(void)
 	tcase_add_test(tb, router_deliveries_wait_for_the_commit);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tb);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(router_suite)
