@@ -16,6 +16,8 @@
 #include "config.h"
 #include "ev.h"
 
+#include "check_main.h"
+
 #define REALM	"rtc.debian.org"
 #define MAX_ANSWERS	32
 
@@ -519,14 +521,4 @@ auth_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(auth_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(auth_suite)

@@ -7,6 +7,8 @@
 #include "stanza.h"
 #include "xmlp.h"
 
+#include "check_main.h"
+
 static const struct {
 	const char	*xml;
 	int		 eligible;
@@ -74,21 +76,17 @@ START_TEST(test_wrap)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+carbons_suite(void)
 {
 	Suite	*s = suite_create("carbons");
 	TCase	*tc = tcase_create("rules");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_loop_test(tc, test_eligible, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_wrap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(carbons_suite)

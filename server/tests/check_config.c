@@ -12,6 +12,8 @@
 
 #include "config.h"
 
+#include "check_main.h"
+
 static char	tmp_path[64];
 
 /* Write text to a fresh file and load it over defaults. */
@@ -591,14 +593,4 @@ config_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(config_suite)

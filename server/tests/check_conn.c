@@ -34,6 +34,8 @@
 #include "net.h"
 #include "tls.h"
 
+#include "check_main.h"
+
 #define BULK		(4 * 1024 * 1024)
 #define GUARD_MS	60000	/* hang guard only, never a measurement */
 
@@ -831,16 +833,15 @@ cleanup_dir(void)
 	rmdir(tmpdir);
 }
 
-int
-main(void)
+static Suite *
+conn_suite(void)
 {
 	Suite	*s = suite_create("conn");
 	TCase	*tc = tcase_create("conn");
-	SRunner	*sr;
-	int	 failed;
 
 	signal(SIGPIPE, SIG_IGN);	/* OpenSSL's socket BIO uses write() */
-	setup_dir();
+	/* Unchecked: runs once in the parent, not in every forked test. */
+	tcase_add_unchecked_fixture(tc, setup_dir, cleanup_dir);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, net_helpers);
 	tcase_add_test(tc, tls_selfsigned);
@@ -855,10 +856,7 @@ main(void)
 	tcase_add_loop_test(tc, conn_close_in_read, 0, 2);
 	tcase_add_loop_test(tc, conn_pause_resume, 0, 2);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	cleanup_dir();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(conn_suite)

@@ -5,6 +5,8 @@
 
 #include "datetime.h"
 
+#include "check_main.h"
+
 static const struct {
 	const char	*in;
 	int64_t		 ms;	/* -1: must be rejected */
@@ -58,21 +60,17 @@ START_TEST(test_format_round_trip)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+datetime_suite(void)
 {
 	Suite	*s = suite_create("datetime");
 	TCase	*tc = tcase_create("xep0082");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_loop_test(tc, test_parse, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_format_round_trip);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(datetime_suite)

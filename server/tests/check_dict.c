@@ -8,6 +8,8 @@
 
 #include "dict.h"
 
+#include "check_main.h"
+
 START_TEST(dict_basic)
 {
 	struct dict	*d = dict_new();
@@ -61,20 +63,16 @@ START_TEST(dict_many)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+dict_suite(void)
 {
 	Suite	*s = suite_create("dict");
 	TCase	*tc = tcase_create("dict");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, dict_basic);
 	tcase_add_test(tc, dict_many);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(dict_suite)

@@ -15,6 +15,8 @@
 
 #include "ev.h"
 
+#include "check_main.h"
+
 /* A trace of what ran, as a string of single-character marks. */
 static char	trace[256];
 
@@ -409,13 +411,11 @@ START_TEST(ev_now_monotonic)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+ev_suite(void)
 {
 	Suite	*s = suite_create("ev");
 	TCase	*tc = tcase_create("ev");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, ev_timers_order);
 	tcase_add_test(tc, ev_timers_rearm_stop_free);
@@ -426,9 +426,7 @@ main(void)
 	tcase_add_test(tc, ev_signals);
 	tcase_add_test(tc, ev_now_monotonic);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(ev_suite)

@@ -5,6 +5,8 @@
 
 #include "jid.h"
 
+#include "check_main.h"
+
 static const struct {
 	const char	*in;
 	const char	*out;	/* jid_full() of the result; NULL: rejected */
@@ -249,14 +251,4 @@ jid_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(jid_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(jid_suite)

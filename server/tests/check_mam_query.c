@@ -8,6 +8,8 @@
 #include "stanza.h"
 #include "xmlp.h"
 
+#include "check_main.h"
+
 #define Q(body)	"<query xmlns='urn:xmpp:mam:2' queryid='q1'>" body "</query>"
 #define FORM(fields) "<x xmlns='jabber:x:data' type='submit'>" \
 	"<field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value>" \
@@ -142,13 +144,11 @@ START_TEST(test_refused)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+mam_query_suite(void)
 {
 	Suite	*s = suite_create("mam_query");
 	TCase	*tc = tcase_create("parse");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_test(tc, test_empty_query);
 	tcase_add_test(tc, test_all_filters);
@@ -157,9 +157,7 @@ main(void)
 	tcase_add_loop_test(tc, test_refused, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(mam_query_suite)

@@ -10,6 +10,8 @@
 #include "xmlp.h"
 #include "xmppd.h"
 
+#include "check_main.h"
+
 static struct stanza *
 parse(const char *xml)
 {
@@ -91,13 +93,11 @@ START_TEST(proto_parse_stanza_rejects_two)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+proto_suite(void)
 {
 	Suite	*s = suite_create("proto");
 	TCase	*tc = tcase_create("proto");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, proto_error_swaps_and_types);
 	tcase_add_test(tc, proto_never_answers_an_error);
@@ -105,9 +105,7 @@ main(void)
 	tcase_add_test(tc, proto_ids_and_delay);
 	tcase_add_test(tc, proto_parse_stanza_rejects_two);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(proto_suite)

@@ -12,6 +12,8 @@
 
 #include "radius.h"
 
+#include "check_main.h"
+
 static const uint8_t secret[] = "testing123";
 #define SECRETLEN	(sizeof(secret) - 1)
 static const uint8_t reqauth[RADIUS_AUTH_LEN] = {
@@ -347,14 +349,4 @@ radius_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(radius_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(radius_suite)

@@ -5,6 +5,8 @@
 
 #include "ratelimit.h"
 
+#include "check_main.h"
+
 START_TEST(test_blocks_at_limit)
 {
 	struct ratelimit	*rl = ratelimit_new(3, 60000, 16);
@@ -250,14 +252,4 @@ ratelimit_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(ratelimit_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(ratelimit_suite)

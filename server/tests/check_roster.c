@@ -6,6 +6,8 @@
 
 #include "roster.h"
 
+#include "check_main.h"
+
 struct roster_case {
 	const char		*name;
 	struct roster_state	 before;
@@ -160,14 +162,4 @@ roster_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(roster_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(roster_suite)

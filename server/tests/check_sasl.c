@@ -6,6 +6,8 @@
 
 #include "sasl.h"
 
+#include "check_main.h"
+
 #define M(s)	s, sizeof(s) - 1	/* message with embedded NULs */
 
 /* Decoded PLAIN messages, base64-encoded by the test. */
@@ -295,14 +297,4 @@ sasl_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(sasl_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(sasl_suite)

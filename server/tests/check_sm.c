@@ -7,6 +7,8 @@
 #include "sm.h"
 #include "stanza.h"
 
+#include "check_main.h"
+
 static struct stanza *
 msg(void)
 {
@@ -166,13 +168,11 @@ START_TEST(test_ack_reports_tags)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+sm_suite(void)
 {
 	Suite	*s = suite_create("sm");
 	TCase	*tc = tcase_create("queue");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_test(tc, test_ack_drops_covered);
 	tcase_add_test(tc, test_ack_beyond_sent_rejected);
@@ -181,9 +181,7 @@ main(void)
 	tcase_add_test(tc, test_order_and_shift);
 	tcase_add_test(tc, test_ack_reports_tags);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(sm_suite)

@@ -9,6 +9,8 @@
 
 #include "stanza.h"
 
+#include "check_main.h"
+
 #define NS_C	"jabber:client"
 
 static void
@@ -313,14 +315,4 @@ stanza_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(stanza_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(stanza_suite)

@@ -25,6 +25,8 @@
 
 #include "store.h"
 
+#include "check_main.h"
+
 #define T_NOBODY	65534	/* uid/gid for the read-only tests as root */
 
 static char	t_base[64];	/* the test case's */
@@ -1407,14 +1409,4 @@ store_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(store_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(store_suite)

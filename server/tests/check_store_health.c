@@ -25,6 +25,8 @@
 
 #include "store.h"
 
+#include "check_main.h"
+
 #define T_MIB		(1024 * 1024)
 
 static char	t_base[64];		/* the test case's directory */
@@ -775,14 +777,4 @@ store_health_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(store_health_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(store_health_suite)

@@ -11,6 +11,8 @@
 #include "stanza.h"
 #include "xmlp.h"
 
+#include "check_main.h"
+
 #define NS_C	"jabber:client"
 #define HDR	"<stream:stream xmlns='jabber:client' " \
 		"xmlns:stream='http://etherx.jabber.org/streams' " \
@@ -941,14 +943,4 @@ xmlp_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(xmlp_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(xmlp_suite)
