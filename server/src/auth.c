@@ -1,8 +1,8 @@
 /*
  * auth.c: pick the credential backend the config names and map XMPP
  * localparts to the logins Debian's account data uses ("jdoe" becomes
- * "jdoe@debian.org" with login-suffix "@debian.org"). Also computes HA1,
- * which both backends and xmppctl need.
+ * "jdoe@debian.org" with login-suffix "@debian.org"). HA1 itself is in
+ * ha1.c, below the backends, so calls here go one way: auth -> backend.
  *
  * Not done here: rate limiting (c2s does it before calling us) and any
  * credential storage (the backends own that).
@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "config.h"
 #include "log.h"
@@ -103,34 +100,4 @@ auth_close(struct auth *a)
 	a->be->close(a->state);
 	free(a->suffix);
 	free(a);
-}
-
-/*
- * HA1 = MD5(login:realm:password) (RFC 2617 §3.2.2.2) as lowercase hex.
- * The pieces are fed separately so no joined copy of the password exists.
- */
-void
-auth_ha1(const char *login, const char *realm, const char *pass, char out[33])
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
-	EVP_MD_CTX		*ctx;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, login, strlen(login)) != 1 ||
-	    EVP_DigestUpdate(ctx, ":", 1) != 1 ||
-	    EVP_DigestUpdate(ctx, realm, strlen(realm)) != 1 ||
-	    EVP_DigestUpdate(ctx, ":", 1) != 1 ||
-	    EVP_DigestUpdate(ctx, pass, strlen(pass)) != 1 ||
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 16)
-		fatalx("%s: MD5 unavailable (FIPS mode?)", __func__);
-	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[32] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
 }

@@ -60,8 +60,5 @@ void		 auth_cancel(struct auth *, uint64_t id);
 int		 auth_exists(struct auth *, const char *localpart);
 void		 auth_reload(struct auth *);
 void		 auth_close(struct auth *);
-/* HA1 as 32 lowercase hex digits into out[33]. */
-void		 auth_ha1(const char *login, const char *realm,
-		    const char *pass, char out[33]);
 
 #endif

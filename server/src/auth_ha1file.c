@@ -33,6 +33,7 @@
 #include "config.h"
 #include "dict.h"
 #include "ev.h"
+#include "ha1.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -358,9 +359,9 @@ ha1file_check(struct ha1file *hf, const char *login, const char *pass)
 
 	if ((u = dict_get(hf->users, login)) == NULL)
 		u = &nobody;
-	auth_ha1(login, hf->realm, pass, hex);
+	ha1_hex(login, hf->realm, pass, hex);
 	if (ha1file_unhex(hex, got) == -1)
-		fatalx("%s: auth_ha1 returned bad hex", __func__);
+		fatalx("%s: ha1_hex returned bad hex", __func__);
 	match = CRYPTO_memcmp(got, u->ha1, sizeof(got)) == 0;
 	OPENSSL_cleanse(hex, sizeof(hex));
 	OPENSSL_cleanse(got, sizeof(got));

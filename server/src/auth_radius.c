@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "ev.h"
+#include "ha1.h"
 #include "log.h"
 #include "radius.h"
 #include "xmalloc.h"
@@ -525,7 +526,7 @@ auth_radius_verify(void *state, const char *login, const char *pass,
 		fatalx("%s: RAND_bytes failed", __func__);
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(req->nonce + 2 * i, 3, "%02x", raw[i]);
-	auth_ha1(login, ar->realm, pass, ha1);
+	ha1_hex(login, ar->realm, pass, ha1);
 	radius_digest_response(ha1, req->nonce, RADIUS_METHOD, ar->uri,
 	    req->response);
 	explicit_bzero(ha1, sizeof(ha1));

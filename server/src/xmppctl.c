@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth.h"
+#include "ha1.h"
 
 static int
 usage(void)
@@ -33,7 +33,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "xmppctl: empty password\n");
 		return 1;
 	}
-	auth_ha1(argv[2], argv[3], pass, ha1);
+	ha1_hex(argv[2], argv[3], pass, ha1);
 	explicit_bzero(pass, sizeof(pass));
 	printf("%s:%s:%s:AUTHORIZED\n", argv[2], ha1, argv[3]);
 	return 0;

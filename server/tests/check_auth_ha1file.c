@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "ev.h"
+#include "ha1.h"
 
 #include "check_main.h"
 
@@ -207,9 +208,9 @@ START_TEST(test_ha1_vector)
 {
 	char	out[33];
 
-	auth_ha1("alice@debian.org", REALM, "wonderland", out);
+	ha1_hex("alice@debian.org", REALM, "wonderland", out);
 	ck_assert_str_eq(out, HA1_ALICE);
-	auth_ha1("", "", "", out);
+	ha1_hex("", "", "", out);
 	ck_assert_str_eq(out, "4501c091b0366d76ea3218b6cfdd8097");	/* "::" */
 }
 END_TEST
@@ -382,7 +383,7 @@ START_TEST(test_reload_on_sighup)
 
 	open_auth();
 	ck_assert_int_eq(verify("bob", "builder"), AUTH_OK);
-	auth_ha1("bob@debian.org", REALM, "new-pw", ha1);
+	ha1_hex("bob@debian.org", REALM, "new-pw", ha1);
 	snprintf(text, sizeof(text), "bob@debian.org:%s:" REALM
 	    ":AUTHORIZED\n", ha1);
 	write_file(fx.path, text);
@@ -417,7 +418,7 @@ START_TEST(test_reload_on_change)
 	struct ev_timer	*later;
 
 	open_auth();
-	auth_ha1("bob@debian.org", REALM, "new-pw", ha1);
+	ha1_hex("bob@debian.org", REALM, "new-pw", ha1);
 	snprintf(text, sizeof(text), "bob@debian.org:%s:" REALM
 	    ":AUTHORIZED\n", ha1);
 	write_file(fx.path, text);
