@@ -2,7 +2,8 @@
  * store.c: the SQLite file behind store.h: schema and migrations, the
  * prepared statements, and the batch ("group commit") transaction. The
  * tables' functions live in store_roster.c, store_archive.c and
- * store_spool.c; store_health.c keeps the file writable.
+ * store_spool.c; store_health.c keeps the file writable; store_sql.c
+ * runs one statement at a time for all of them.
  *
  * Every write joins one transaction, opened (BEGIN IMMEDIATE) by the first
  * write since the last store_commit(), so a loop turn costs one fsync
@@ -109,51 +110,6 @@ store_seterr_db(const char *path, sqlite3 *db)
 	return store_seterr(path, "%s%s", sqlite3_errmsg(db), why);
 }
 
-/* Log a failed operation once, with SQLite's reason; remember the code. */
-void
-store_warn(struct store *st, const char *what)
-{
-	st->last_err = sqlite3_extended_errcode(st->db);
-	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
-}
-
-/* Make q ready for its next use; also right after an error. */
-void
-store_q_done(sqlite3_stmt *q)
-{
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-}
-
-/* Run an unbound statement that returns no rows; 0 or -1 (logged). */
-int
-store_run(struct store *st, enum store_q which, const char *what)
-{
-	sqlite3_stmt	*q = st->q[which];
-	int		 ret = 0;
-
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		store_warn(st, what);
-		ret = -1;
-	}
-	store_q_done(q);
-	return ret;
-}
-
-/* Bind user to ?1 and, if the statement has a ?2, key to it. */
-int
-store_bind_keys(struct store *st, sqlite3_stmt *q, const char *what,
-    const char *user, const char *key)
-{
-	if (sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    (sqlite3_bind_parameter_count(q) >= 2 &&
-	    sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)) {
-		store_warn(st, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* Give up the batch after SQLite, or a failed undo, ended it. */
 static void
 store_lose(struct store *st, const char *what)
@@ -163,26 +119,6 @@ store_lose(struct store *st, const char *what)
 	log_warnx("store: %s: transaction rolled back, writes since the "
 	    "last commit are lost", what);
 	st->lost = true;
-}
-
-/* SQLite's answer means "no room, no lock, no disk", not bad input. */
-bool
-store_resource_error(int code)
-{
-	switch (code & 0xff) {
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
-	case SQLITE_NOMEM:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /*
@@ -269,26 +205,6 @@ store_wend(struct store *st, int ret, const char *what)
 	return store_wend_soft(st, ret, what);
 }
 
-/* Run one keyed statement that returns no rows; 0 or -1 (logged). */
-int
-store_step_keys(struct store *st, enum store_q which, const char *what,
-    const char *user, const char *key)
-{
-	sqlite3_stmt	*q = st->q[which];
-	int		 ret = -1;
-
-	if (store_bind_keys(st, q, what, user, key) == -1)
-		goto done;
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		store_warn(st, what);
-		goto done;
-	}
-	ret = 0;
- done:
-	store_q_done(q);
-	return ret;
-}
-
 /* A write of one statement keyed by user (and key), as one write. */
 int
 store_write_keys(struct store *st, enum store_q which, const char *what,
@@ -324,55 +240,6 @@ store_delete_before(struct store *st, enum store_q which, int64_t before_ms,
 	store_q_done(q);
 	if (store_wend_soft(st, ret == -1 ? -1 : 0, what) == -1)
 		return -1;
-	return ret;
-}
-
-/* A keyed existence test: 1 a row matches, 0 none, -1 error. */
-int
-store_exists_keys(struct store *st, enum store_q which, const char *what,
-    const char *user, const char *key)
-{
-	sqlite3_stmt	*q = st->q[which];
-	int		 rc, ret = -1;
-
-	if (store_bind_keys(st, q, what, user, key) == -1)
-		goto done;
-	if ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_warn(st, what);
-		goto done;
-	}
-	ret = rc == SQLITE_ROW;
- done:
-	store_q_done(q);
-	return ret;
-}
-
-/*
- * Step a SELECT keyed by user, handing each row to row(), which returns 0
- * to go on, 1 to stop, -1 if the row is unreadable (out of memory). The
- * statement stays busy meanwhile, so row() must not start it again.
- */
-int
-store_each(struct store *st, enum store_q which, const char *what,
-    const char *user, int (*row)(sqlite3_stmt *, void *), void *arg)
-{
-	sqlite3_stmt	*q = st->q[which];
-	int		 rc, stop = 0, ret = -1;
-
-	if (sqlite3_stmt_busy(q))
-		fatalx("%s: called from its own callback", what);
-	if (store_bind_keys(st, q, what, user, NULL) == -1)
-		goto done;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW &&
-	    (stop = row(q, arg)) == 0)
-		;
-	if (stop == -1 || (stop == 0 && rc != SQLITE_DONE)) {
-		store_warn(st, what);
-		goto done;
-	}
-	ret = 0;
- done:
-	store_q_done(q);
 	return ret;
 }
 

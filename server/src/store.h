@@ -5,8 +5,11 @@
  * every value is bound. Writes join one transaction per loop turn,
  * committed by store_commit() (one fsync for many stanzas).
  *
- * Return values: 0 success, -1 error, unless a function says otherwise
- * (1/0/-1 for "found"/"absent"/error, or a count).
+ * Return values: 0 success, -1 error, unless a function says otherwise:
+ * a test returns 1 found (or true), 0 absent, -1 error; a function that
+ * counts or adds a row returns the count or the row's seq, -1 on error.
+ * One exception, kept because its callers test it that way:
+ * store_roster_item() returns 0 found, 1 absent.
  */
 #ifndef XMPPD_STORE_H
 #define XMPPD_STORE_H

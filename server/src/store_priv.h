@@ -1,8 +1,13 @@
 /*
- * store_priv.h: what the files behind store.h share (store.c: open,
- * schema, batch, rosters, archive; store_spool.c: the delivery spool and
- * origin-ids; store_health.c: disk space, the reserve, checkpoints, the
- * file's identity). Nothing outside store*.c includes this.
+ * store_priv.h: what the files behind store.h share. Calls go one way,
+ * down this list:
+ *   store_roster.c, store_archive.c, store_spool.c: the tables;
+ *   store.c: open, migrations, the batch and its writes;
+ *   store_health.c: disk space, the reserve, checkpoints, the file's
+ *     identity, degraded mode;
+ *   store_sql.c: one statement at a time (bind, step, reset, log);
+ *   store_schema.c: the SQL text.
+ * Nothing outside store*.c includes this.
  */
 #ifndef XMPPD_STORE_PRIV_H
 #define XMPPD_STORE_PRIV_H
@@ -84,12 +89,36 @@ struct store {
 	bool		 ckpt_due;	/* checkpoint after the next commit */
 };
 
-/* Helpers of store.c for the other store files. */
+/*
+ * store_sql.c: one statement at a time. Each leaves its statement reset
+ * and unbound, and on failure logs SQLite's reason and sets
+ * st->last_err; none touches the batch or the health state.
+ */
+/* Log a failure of what with SQLite's reason; sets st->last_err. */
 void	store_warn(struct store *, const char *what);
+/* Reset q and clear its bindings, ready for its next use. */
 void	store_q_done(sqlite3_stmt *);
+/* Run an unbound statement that returns no rows; 0 or -1. */
 int	store_run(struct store *, enum store_q, const char *what);
+/* Bind user to ?1 and, if q has a ?2, key to it; 0 or -1. */
 int	store_bind_keys(struct store *, sqlite3_stmt *, const char *what,
 	    const char *user, const char *key);
+/* One keyed statement with no rows, inside an open write; 0 or -1. */
+int	store_step_keys(struct store *, enum store_q, const char *what,
+	    const char *user, const char *key);
+/* A keyed existence test: 1 a row matches, 0 none, -1 error. */
+int	store_exists_keys(struct store *, enum store_q, const char *what,
+	    const char *user, const char *key);
+/*
+ * Step a SELECT keyed by user, handing each row to row(): 0 go on, 1 stop,
+ * -1 unreadable. 0 or -1.
+ */
+int	store_each(struct store *, enum store_q, const char *what,
+	    const char *user, int (*row)(sqlite3_stmt *, void *), void *arg);
+/* Whether SQLite's error code means no room, no lock or no disk. */
+bool	store_resource_error(int code);
+
+/* store.c: the writes of the batch. */
 /* Start a write that must not be lost: failing to start fails the batch. */
 int	store_wbegin(struct store *, const char *what);
 /* Start a soft write: failing to start costs only this write. */
@@ -98,23 +127,14 @@ int	store_wbegin_soft(struct store *, const char *what);
 int	store_wend(struct store *, int ret, const char *what);
 /* End a write whose loss costs nothing but a redelivery or a retry. */
 int	store_wend_soft(struct store *, int ret, const char *what);
-int	store_exists_keys(struct store *, enum store_q, const char *what,
-	    const char *user, const char *key);
 /* A soft DELETE of rows older than before_ms (bound as ?1); count or -1. */
 int	store_delete_before(struct store *, enum store_q, int64_t before_ms,
 	    const char *what);
-/* One keyed statement with no rows, inside an open write; 0 or -1. */
-int	store_step_keys(struct store *, enum store_q, const char *what,
-	    const char *user, const char *key);
-/* The same as a write of its own that must not be lost. */
+/* One keyed statement as a write of its own that must not be lost. */
 int	store_write_keys(struct store *, enum store_q, const char *what,
 	    const char *user, const char *key);
-/*
- * Step a SELECT keyed by user, handing each row to row(): 0 go on, 1 stop,
- * -1 unreadable. 0 or -1.
- */
-int	store_each(struct store *, enum store_q, const char *what,
-	    const char *user, int (*row)(sqlite3_stmt *, void *), void *arg);
+
+/* store_health.c */
 /*
  * Enter degraded mode (logged once) for the reason given. no_room: for
  * lack of space, so the reserve is given back, and recovery waits for
@@ -123,15 +143,13 @@ int	store_each(struct store *, enum store_q, const char *what,
 void	store_degrade(struct store *, const char *why, bool no_room);
 /* The same for SQLite's last failure (st->last_err). */
 void	store_degrade_err(struct store *);
-/* Whether SQLite's last error means no room, no lock or no disk. */
-bool	store_resource_error(int code);
 /* Give the reserve file's space back to the file system. */
 void	store_release_ballast(struct store *);
-/* A WAL checkpoint if the WAL is large (store_health.c). */
+/* A WAL checkpoint if the WAL is large. */
 void	store_checkpoint(struct store *);
 /* Whether the file is still the database (sets gone if not). */
 void	store_check_moved(struct store *);
-/* At open: follow the WAL's size (store_health.c). */
+/* At open: follow the WAL's size. */
 void	store_health_open(struct store *);
 
 #endif
