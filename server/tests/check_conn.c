@@ -460,26 +460,29 @@ run_pair(struct srv *s, struct client *cl)
 
 static const char *const addrs[] = { "127.0.0.1", "::1" };
 
-/* Listen on _i's address; false (test skipped, said so) without IPv6. */
+/*
+ * Listen on addrs[i]; false, with the test reported skipped, if that is
+ * ::1 and this machine has no IPv6 loopback.
+ */
 static bool
-setup(struct srv *s, int i, int *port)
+setup(struct srv *s, int i, int *port, const char *test)
 {
 	if (srv_init(s, addrs[i], port))
 		return true;
 	ck_assert_int_eq(i, 1);
-	fprintf(stderr, "check_conn: no IPv6 loopback here (%s), skipping "
-	    "the ::1 variant\n", strerror(errno));
+	check_skip(test, "%s: no IPv6 loopback here (%s)", addrs[i],
+	    strerror(errno));
 	return false;
 }
 
 /* Server on addrs[i] and a cleared client; false if skipped. */
 static bool
-pair_begin(struct srv *s, struct client *cl, int i)
+pair_begin(struct srv *s, struct client *cl, int i, const char *test)
 {
 	int	 port;
 
 	memset(cl, 0, sizeof(*cl));
-	if (!setup(s, i, &port))
+	if (!setup(s, i, &port, test))
 		return false;
 	cl->addr = addrs[i];
 	cl->port = port;
@@ -493,7 +496,7 @@ START_TEST(conn_plain_echo)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_plain_echo"))
 		return;
 	s.echo = true;
 	cl.send = "hello";
@@ -516,7 +519,7 @@ START_TEST(conn_starttls_flow)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_starttls_flow"))
 		return;
 	s.starttls = true;
 	s.echo = true;
@@ -543,7 +546,7 @@ START_TEST(conn_direct_tls)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_direct_tls"))
 		return;
 	s.direct_tls = true;
 	s.echo = true;
@@ -567,7 +570,8 @@ bulk(int i, bool tls)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, i))
+	if (!pair_begin(&s, &cl, i,
+	    tls ? "conn_bulk_tls" : "conn_bulk_plain"))
 		return;
 	s.bulk = true;
 	s.direct_tls = tls;
@@ -606,7 +610,7 @@ START_TEST(conn_tls_garbage)
 	struct client	 cl;
 	static const char	 http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_tls_garbage"))
 		return;
 	s.direct_tls = true;
 	cl.send = http;
@@ -626,7 +630,7 @@ START_TEST(conn_abort_in_read)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_abort_in_read"))
 		return;
 	s.abort_on_read = true;
 	cl.send = "x";
@@ -645,7 +649,7 @@ START_TEST(conn_close_in_read)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_close_in_read"))
 		return;
 	s.close_on_read = true;
 	cl.send = "x";
@@ -668,7 +672,7 @@ START_TEST(conn_pause_resume)
 	struct srv	 s;
 	struct client	 cl;
 
-	if (!pair_begin(&s, &cl, _i))
+	if (!pair_begin(&s, &cl, _i, "conn_pause_resume"))
 		return;
 	s.direct_tls = true;
 	s.echo = true;
@@ -692,8 +696,6 @@ START_TEST(net_helpers)
 	struct sockaddr_in6	 sin6;
 	const char		*errstr = NULL;
 	char			 buf[64];
-	int			 fd, on = 0;
-	socklen_t		 len = sizeof(on);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -714,15 +716,26 @@ START_TEST(net_helpers)
 	ck_assert_int_eq(net_listen("localhost", 0, &errstr), -1);
 	ck_assert_ptr_nonnull(strstr(errstr, "localhost"));
 	ck_assert_int_eq(net_listen("127.0.0.1", 70000, &errstr), -1);
+}
+END_TEST
 
-	if ((fd = net_listen("::1", 0, &errstr)) != -1) {
-		ck_assert_int_eq(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-		    &on, &len), 0);
-		ck_assert_int_eq(on, 1);
-		ck_assert_int_gt(net_local_port(fd), 0);
-		close(fd);
-	} else
-		fprintf(stderr, "check_conn: no IPv6 loopback: %s\n", errstr);
+/* A socket on ::1 is IPv6-only (127.0.0.1 gets a socket of its own). */
+START_TEST(net_listen_v6)
+{
+	const char	*errstr = NULL;
+	int		 fd, on = 0;
+	socklen_t	 len = sizeof(on);
+
+	if ((fd = net_listen("::1", 0, &errstr)) == -1) {
+		check_skip("net_listen_v6", "no IPv6 loopback here (%s)",
+		    errstr);
+		return;
+	}
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+	    &len), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_gt(net_local_port(fd), 0);
+	close(fd);
 }
 END_TEST
 
@@ -844,6 +857,7 @@ conn_suite(void)
 	tcase_add_unchecked_fixture(tc, setup_dir, cleanup_dir);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, net_helpers);
+	tcase_add_test(tc, net_listen_v6);
 	tcase_add_test(tc, tls_selfsigned);
 	tcase_add_test(tc, tls_ctx_errors);
 	tcase_add_loop_test(tc, conn_plain_echo, 0, 2);

@@ -593,7 +593,7 @@ START_TEST(health_disk_full)
 	int		 i, pushed_bad = 0, committed;
 
 	if (!t_mounted) {
-		fprintf(stderr, "health_disk_full: skipped: %s\n", t_nomount);
+		check_skip("health_disk_full", "%s", t_nomount);
 		return;
 	}
 	st = t_open();
@@ -667,8 +667,7 @@ START_TEST(health_low_space_tick)
 	struct store	*st;
 
 	if (!t_mounted) {
-		fprintf(stderr, "health_low_space_tick: skipped: %s\n",
-		    t_nomount);
+		check_skip("health_low_space_tick", "%s", t_nomount);
 		return;
 	}
 	st = t_open();
@@ -706,8 +705,7 @@ START_TEST(health_busy_little_room)
 	sqlite3		*db;
 
 	if (!t_mounted) {
-		fprintf(stderr, "health_busy_little_room: skipped: %s\n",
-		    t_nomount);
+		check_skip("health_busy_little_room", "%s", t_nomount);
 		return;
 	}
 	st = t_open();
@@ -718,8 +716,8 @@ START_TEST(health_busy_little_room)
 	t_fill();
 	t_unfill_some(3 * T_MIB / 4);
 	if (store_tick(st) == STORE_DEGRADED) {
-		fprintf(stderr, "health_busy_little_room: 3/4 of the reserve "
-		    "free is low space already\n");
+		check_skip("health_busy_little_room", "3/4 of the reserve "
+		    "free is low space already on this tmpfs");
 		t_close(st);
 		return;
 	}
