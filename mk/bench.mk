@@ -8,6 +8,11 @@
 #                    never), writes raw JSON under build/bench/ and the
 #                    table to docs/performance.md
 #   make bench-xmppd the same for xmppd alone (no root, no apt)
+#   make bench-store group commit: spool pushes per second with a commit
+#                    every 100 rows and every row (docs/storage.md)
+#   make bench-radius logins per second, users file against FreeRADIUS
+#                    (docs/auth.md)
+# make bench runs the last two as well; they only print their figures.
 # The load generator has its own rules here; server/Makefile builds the
 # daemon (-O2) it measures.
 BENCH_DIR	:= $(BUILD)/bench
@@ -36,5 +41,28 @@ bench: all $(XBENCH)
 	server/bench/install-peers.sh
 	BENCH_RUNS=$(BENCH_RUNS) server/bench/run.sh xmppd prosody ejabberd
 	$(PYTHON) server/bench/report.py $(BENCH_DIR) docs/performance.md
+	$(MAKE) --no-print-directory bench-store
+	$(MAKE) --no-print-directory bench-radius
 
-.PHONY: xbench bench bench-xmppd
+# Linked against the -O2 library the daemon is made of, so it measures
+# the store as xmppd runs it. The database goes under build/bench, on the
+# disk a checkout lives on: on a tmpfs an fsync costs nothing.
+STORE_BENCH	:= $(BENCH_DIR)/store_commit
+STORE_BENCH_ROWS ?= 10000
+SERVER_PKGS	:= expat openssl sqlite3 libidn libsystemd
+
+$(STORE_BENCH): server/bench/store_commit.c $(BUILD)/libxmppd.a mk/bench.mk
+	mkdir -p $(BENCH_DIR)
+	$(CC) $(XBENCH_CFLAGS) -o $@ server/bench/store_commit.c \
+	    $(BUILD)/libxmppd.a $(shell pkg-config --libs $(SERVER_PKGS))
+
+bench-store: all
+	$(MAKE) --no-print-directory $(STORE_BENCH)
+	$(STORE_BENCH) -n $(STORE_BENCH_ROWS) $(BENCH_DIR)
+
+# The -O2 daemon and a real FreeRADIUS (Debian's freeradius package).
+bench-radius: all
+	BENCH_RUNS=$(BENCH_RUNS) XMPPD=$(BUILD)/xmppd \
+	    $(PYTHON) server/bench/login_rate.py
+
+.PHONY: xbench bench bench-xmppd bench-store bench-radius

@@ -4,9 +4,8 @@
  * table's round trip, the spool and origin-ids, group commit, per-write
  * savepoints and what a failed write does to its batch, open errors, and
  * durability across SIGKILL. The store's health (locks, disk space, the
- * reserve, a moved file, the marker) is in check_store_health.c. The
- * throughput figures for docs/storage.md are printed, not asserted, and
- * run only when asked for (CK_RUN_CASE=figures).
+ * reserve, a moved file, the marker) is in check_store_health.c. What
+ * group commit buys is measured by `make bench-store`, not here.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1299,65 +1298,11 @@ START_TEST(store_durability_sigkill)
 }
 END_TEST
 
-static double
-t_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* rows/s for rows spool pushes to user with a commit every batch rows. */
-static double
-t_bench(struct store *st, const char *user, int rows, int batch)
-{
-	double	t0 = t_now();
-	char	xml[64], id[16];
-	int	i;
-
-	for (i = 0; i < rows; i++) {
-		snprintf(xml, sizeof(xml), "<message to='bob@x'><body>%d"
-		    "</body></message>", i);
-		snprintf(id, sizeof(id), "i%d", i);
-		ck_assert_int_gt(store_spool_push(st, user, id, NULL, xml, i),
-		    0);
-		if ((i + 1) % batch == 0)
-			ck_assert_int_eq(store_commit(st), 0);
-	}
-	ck_assert_int_eq(store_commit(st), 0);
-	return rows / (t_now() - t0);
-}
-
-/*
- * Not an assertion (CI machines vary): prints the figures quoted in
- * docs/storage.md. STORE_BENCH_ROWS overrides the 10,000 rows.
- */
-START_TEST(store_group_commit_figures)
-{
-	struct store	*st = t_open();
-	const char	*env = getenv("STORE_BENCH_ROWS");
-	int		 rows = env != NULL ? atoi(env) : 10000;
-	double		 b100, b1;
-
-	if (rows <= 0)
-		rows = 10000;
-	b100 = t_bench(st, "bob", rows, 100);
-	b1 = t_bench(st, "carol", rows, 1);
-	ck_assert_int_eq(store_spool_count(st, "carol"), rows);
-	store_close(st);
-	fprintf(stderr, "group commit: %d spool pushes, batch 100: %.0f "
-	    "rows/s, batch 1: %.0f rows/s (x%.1f)\n", rows, b100, b1,
-	    b100 / b1);
-}
-END_TEST
-
 static Suite *
 store_suite(void)
 {
 	Suite		*s = suite_create("store");
 	TCase		*tc;
-	const char	*only = getenv("CK_RUN_CASE");
 
 	tc = tcase_create("schema");
 	tcase_add_unchecked_fixture(tc, t_case_setup, t_case_teardown);
@@ -1395,17 +1340,6 @@ store_suite(void)
 	tcase_add_test(tc, store_soft_write_keeps_batch);
 	tcase_add_loop_test(tc, store_durability_sigkill, 0, 4);
 	suite_add_tcase(s, tc);
-
-	/* Measures only, for docs/storage.md: run when named. */
-	if (only != NULL && strcmp(only, "figures") == 0) {
-		tc = tcase_create("figures");
-		tcase_add_unchecked_fixture(tc, t_case_setup,
-		    t_case_teardown);
-		tcase_add_checked_fixture(tc, t_setup, t_teardown);
-		tcase_set_timeout(tc, 600);
-		tcase_add_test(tc, store_group_commit_figures);
-		suite_add_tcase(s, tc);
-	}
 	return s;
 }
 

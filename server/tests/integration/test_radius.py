@@ -10,8 +10,6 @@ FreeRADIUS itself checks the Digest response: its log shows "Login OK" /
 import base64
 import hashlib
 import os
-import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -20,101 +18,14 @@ import time
 
 import pytest
 
-from daemon import (LOGIN_SUFFIX, REALM, USERS, users_text,
-                    write_atomic)
+from daemon import LOGIN_SUFFIX, USERS
+from freeradius import (FREERADIUS, RETRIES, TIMEOUT_MS, FreeRadius,
+                        secret_file, use_radius)
 from rawxmpp import NS_SASL, RawStream, sasl_condition
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
-                                    "..", "..", ".."))
-FIXTURES = os.path.join(ROOT, "fixtures", "radius")
-FREERADIUS = shutil.which("freeradius") or "/usr/sbin/freeradius"
-SECRET = "xmppd-test-secret"
-TIMEOUT_MS = 700		# radius-timeout of the daemons here
-RETRIES = 2			# radius-retries
-START_TIMEOUT = 20.0
 
 pytestmark = pytest.mark.skipif(
     not os.access(FREERADIUS, os.X_OK),
     reason="freeradius is not installed (ci/install-deps.sh installs it)")
-
-
-def free_udp_port(family=socket.AF_INET, addr="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_DGRAM) as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
-
-
-class FreeRadius:
-    """One `freeradius -f` over a generated config directory."""
-
-    def __init__(self, workdir, secret=SECRET, users=None):
-        self.dir = str(workdir)
-        self.port = free_udp_port()
-        self.proc = None
-        self.log_path = os.path.join(self.dir, "freeradius.log")
-        os.makedirs(os.path.join(self.dir, "mods-enabled"), exist_ok=True)
-        with open(os.path.join(FIXTURES, "radiusd.conf.in")) as f:
-            conf = f.read()
-        conf = (conf.replace("@DIR@", self.dir)
-                .replace("@SECRET@", secret)
-                .replace("@PORT@", str(self.port)))
-        self._write("radiusd.conf", conf)
-        for mod in ("digest", "debian_rtc_users"):
-            shutil.copy(os.path.join(FIXTURES, "mods-available", mod),
-                        os.path.join(self.dir, "mods-enabled", mod))
-        shutil.copy(os.path.join(FIXTURES, "xmpp-digest.site"), self.dir)
-        # The daemon's own users file, so both backends know the same
-        # accounts (REFUSED lines included: the site must refuse them).
-        self._write("rtc-users.txt", users if users is not None
-                    else users_text())
-        # FreeRADIUS refuses to read world-writable configuration.
-        for root, dirs, files in os.walk(self.dir):
-            for name in dirs + files:
-                os.chmod(os.path.join(root, name), 0o700 if name in dirs
-                         else 0o600)
-
-    def _write(self, name, text):
-        with open(os.path.join(self.dir, name), "w", newline="") as f:
-            f.write(text)
-
-    def start(self):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [FREERADIUS, "-f", "-d", self.dir], stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while "Ready to process requests" not in self.log():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"freeradius exited "
-                                   f"{self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"freeradius not ready:\n{self.log()}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self):
-        """Terminate by PID (a SIGSTOPped one too); bounded wait."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.send_signal(signal.SIGCONT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        self._log.close()
-
-    def freeze(self):
-        """SIGSTOP: the socket stays open but nothing answers."""
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
 
 
 @pytest.fixture
@@ -131,32 +42,11 @@ def radius_factory(tmp_path):
         r.stop()
 
 
-def secret_file(tmp_path, secret=SECRET, mode=0o600, name="radius.secret"):
-    path = tmp_path / name
-    path.write_text(secret + "\n")
-    os.chmod(path, mode)
-    return str(path)
-
-
-def radius_conf(servers, secret_path, timeout=TIMEOUT_MS):
-    lines = ["auth radius"]
-    lines += [f"radius-server {addr} {port}" for addr, port in servers]
-    lines += [f'radius-secret-file "{secret_path}"',
-              f"radius-timeout {timeout}", f"radius-retries {RETRIES}"]
-    return "\n".join(lines) + "\n"
-
-
 def radius_daemon(make_daemon, servers, secret_path, name="xmppd",
                   realm=None, start=True):
-    """A daemon of daemon.py with its "auth file" swapped for radius (the
-    config refuses a keyword given twice, so extra_conf cannot do it)."""
-    d = make_daemon(name, start=False)
-    text = d.config_text().replace(
-        "auth file\n", radius_conf(servers, secret_path))
-    if realm is not None:
-        text = text.replace(f"realm {REALM}\n", f"realm {realm}\n")
-    assert "auth radius" in text
-    write_atomic(d.conf, text)
+    """A daemon of daemon.py authenticating through radius."""
+    d = use_radius(make_daemon(name, start=False), servers, secret_path,
+                   realm)
     if start:
         d.start()
     return d
@@ -371,26 +261,3 @@ def test_world_readable_secret_refuses_to_start(make_daemon, radius,
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode != 0
     assert "radius-secret-file" in err and "chmod o-rw" in err, err
-
-
-def login_rate(port, n):
-    """Sequential full logins (TCP, STARTTLS, PLAIN, bind) per second."""
-    started = time.monotonic()
-    for i in range(n):
-        s = RawStream("127.0.0.1", port)
-        s.login("alice", "wonderland", resource=f"r{i}")
-        s.close()
-    return n / (time.monotonic() - started)
-
-
-def test_login_rate_radius_vs_file(make_daemon, radius, tmp_path):
-    """Prints the figure docs/auth.md quotes (RADIUS_BENCH_LOGINS=200);
-    asserts nothing about speed, only that every login succeeds."""
-    n = int(os.environ.get("RADIUS_BENCH_LOGINS", "20"))
-    via_file = make_daemon("file")
-    via_radius = radius_daemon(make_daemon, [("127.0.0.1", radius.port)],
-                               secret_file(tmp_path), name="radius")
-    file_rate = login_rate(via_file.port(), n)
-    radius_rate = login_rate(via_radius.port(), n)
-    print(f"\nlogins/s over {n} sequential logins: users file "
-          f"{file_rate:.0f}, FreeRADIUS {radius_rate:.0f}")
