@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "config.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "ev.h"
 #include "jid.h"
 #include "log.h"
@@ -41,12 +42,17 @@
 #include "xmlp.h"
 #include "xmppd.h"
 
+static void	c2s_stream_error(struct c2s *, const char *cond);
+static void	c2s_stream_error_sm(struct c2s *, const char *cond,
+		    const char *extra);
+static void	c2s_teardown(struct c2s *, const char *why);
+
 static const char *const c2s_state_names[] = {
 	"tls", "header", "starttls", "auth", "auth-wait", "bind", "session",
 	"hibernated", "closed",
 };
 
-void
+static void
 c2s_enter_state(struct c2s *c, enum c2s_state s)
 {
 	log_debug("c2s=%016" PRIx64 " state %s -> %s", c->id,
@@ -63,7 +69,7 @@ c2s_write(struct c2s *c, const char *s, size_t len)
 	c->last_out = ev_now(c->srv->ev);
 }
 
-void
+static void
 c2s_puts(struct c2s *c, const char *s)
 {
 	c2s_write(c, s, strlen(s));
@@ -77,7 +83,7 @@ c2s_end_backlog(void *arg)
 }
 
 /* Serialize and write one stanza, outside stream management. */
-void
+static void
 c2s_send_raw(struct c2s *c, const struct stanza *st)
 {
 	char	*xml;
@@ -103,7 +109,7 @@ c2s_send_raw(struct c2s *c, const struct stanza *st)
  * Send a stanza; under XEP-0198 it stays queued until acknowledged. While
  * a <resumed/> is owed it is only queued: the answer resends the queue.
  */
-void
+static void
 c2s_send_tagged(struct c2s *c, struct stanza *st, int64_t tag)
 {
 	int	due = 0;
@@ -120,7 +126,7 @@ c2s_send_tagged(struct c2s *c, struct stanza *st, int64_t tag)
 		c2s_sm_tick(c);
 }
 
-void
+static void
 c2s_send(struct c2s *c, struct stanza *st)
 {
 	c2s_send_tagged(c, st, 0);
@@ -142,14 +148,14 @@ c2s_send_header(struct c2s *c)
 }
 
 /* Send a stream error and close (RFC 6120 §4.9). */
-void
+static void
 c2s_stream_error(struct c2s *c, const char *cond)
 {
 	c2s_stream_error_sm(c, cond, "");
 }
 
 /* A stream error with an application-specific child (XEP-0198 §6). */
-void
+static void
 c2s_stream_error_sm(struct c2s *c, const char *cond, const char *extra)
 {
 	char	*err;
@@ -180,7 +186,7 @@ c2s_free(void *arg)
 }
 
 /* End the stream once: unbind, unlink, close the conn, free later. */
-void
+static void
 c2s_teardown(struct c2s *c, const char *why)
 {
 	struct server	*srv = c->srv;
@@ -403,7 +409,7 @@ c2s_sasl_verify(struct c2s *c)
 		c2s_sasl_failure(c, "not-authorized");
 		return;
 	}
-	snprintf(bare, sizeof(bare), "%s@%s", local, srv->cfg->domain);
+	jid_join(local, srv->cfg->domain, bare, sizeof(bare));
 	if (authzid[0] != '\0' && strcmp(authzid, bare) != 0) {
 		c2s_sasl_failure(c, "invalid-authzid");
 		return;
@@ -543,7 +549,7 @@ c2s_bind(struct c2s *c, struct stanza *st)
 		c2s_iq_error(c, st, "bad-request");
 		return;
 	}
-	snprintf(bare, sizeof(bare), "%s@%s", c->user, srv->cfg->domain);
+	jid_join(c->user, srv->cfg->domain, bare, sizeof(bare));
 	if (router_nsessions(srv->router, bare) >=
 	    srv->cfg->max_sessions_per_user) {
 		c2s_iq_error(c, st, "resource-constraint");
@@ -551,7 +557,6 @@ c2s_bind(struct c2s *c, struct stanza *st)
 	}
 	c->sess = router_bind(srv->router, c->user, res, &c2s_session_ops,
 	    c, c->id);
-	store_user_seen(srv->store, c->user, proto_now_ms());
 	log_info("c2s=%016" PRIx64 " bound jid=%s", c->id, c->sess->full);
 	r = proto_iq_result(st);
 	stanza_set_attr(r, "from", NULL);
@@ -605,7 +610,7 @@ c2s_session(struct c2s *c, struct stanza *st)
 		c2s_iq_error(c, st, "not-allowed");
 		return;
 	}
-	router_from_client(c->srv->router, c->sess, st);
+	dispatch_from_client(c->srv, c->sess, st);
 }
 
 static void
@@ -732,6 +737,27 @@ c2s_on_timer(void *arg)
 }
 
 /* Wrap an accepted socket in a stream. */
+/* What stream management needs of a stream's write side (c2s_priv.h). */
+static const struct c2s_sm_io c2s_sm_io = {
+	.puts = c2s_puts,
+	.send_raw = c2s_send_raw,
+	.stream_error = c2s_stream_error_sm,
+	.teardown = c2s_teardown,
+	.enter_state = c2s_enter_state,
+};
+
+void
+c2s_init(struct server *srv)
+{
+	c2s_sm_init(srv, &c2s_sm_io);
+}
+
+void
+c2s_fini(struct server *srv)
+{
+	c2s_sm_cleanup(srv);
+}
+
 void
 c2s_accept(struct server *srv, int fd, const char *peer, bool direct_tls)
 {

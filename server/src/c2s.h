@@ -1,7 +1,7 @@
 /*
  * c2s.h: client-to-server streams (RFC 6120): stream negotiation with
  * STARTTLS (required) or direct TLS (XEP-0368), SASL PLAIN, resource
- * binding, then stanzas handed to the router. Each stream is one state
+ * binding, then stanzas handed to dispatch.c. Each stream is one state
  * machine driven by parser callbacks; stream errors carry the exact
  * RFC 6120 §4.9.3 condition.
  */
@@ -12,6 +12,9 @@
 
 struct server;
 
+/* Make the streams' shared state (XEP-0198's tables); c2s_fini frees it. */
+void	c2s_init(struct server *);
+void	c2s_fini(struct server *);
 /* Take over an accepted socket; direct_tls starts with a handshake. */
 void	c2s_accept(struct server *, int fd, const char *peer,
 	    bool direct_tls);
@@ -35,7 +38,5 @@ void	c2s_sm_committed(struct server *, bool committed);
  * each with the committed h only (acked means durable).
  */
 void	c2s_sm_flush_acks(struct server *);
-/* Free the XEP-0198 resumption tables at exit. */
-void	c2s_sm_cleanup(struct server *);
 
 #endif

@@ -60,7 +60,7 @@ struct c2s {
 
 	/* XEP-0198, c2s_sm.c. smq is set once the client enabled it. */
 	struct sm_queue	*smq;
-	char		*sm_id;		/* resumable: key of srv->sm_ids */
+	char		*sm_id;		/* resumable: key of sm->ids */
 	uint32_t	 h_in;		/* stanzas handled from the client */
 	/*
 	 * What h_in counted at the last successful commit: the only h the
@@ -71,26 +71,29 @@ struct c2s {
 	bool		 sm_ending;	/* queue overflowed: ends this turn */
 	bool		 ack_wanted;	/* <a/> owed after the next commit */
 	bool		 resume_owed;	/* <resumed/> owed after the commit */
-	bool		 owe_listed;	/* on srv->sm_acks */
-	struct c2s	*ack_next;	/* srv->sm_acks list */
+	bool		 owe_listed;	/* on sm->acks */
+	struct c2s	*ack_next;	/* sm->acks list */
 	bool		 dirty;		/* handled stanzas this turn */
-	struct c2s	*dirty_next;	/* srv->sm_dirty list */
+	struct c2s	*dirty_next;	/* sm->dirty list */
 };
 
-void	c2s_enter_state(struct c2s *, enum c2s_state);
-void	c2s_puts(struct c2s *, const char *);
-/* Send a stanza: counted and queued under XEP-0198 once enabled. */
-void	c2s_send(struct c2s *, struct stanza *);
-/* The same for a spooled message (tag: its spool row). */
-void	c2s_send_tagged(struct c2s *, struct stanza *, int64_t tag);
-/* Write a stanza without queueing it again (resends). */
-void	c2s_send_raw(struct c2s *, const struct stanza *);
-void	c2s_stream_error(struct c2s *, const char *cond);
-void	c2s_stream_error_sm(struct c2s *, const char *cond,
-	    const char *extra);
-void	c2s_teardown(struct c2s *, const char *why);
-
 /* c2s_sm.c */
+/*
+ * The write side of a client stream, which stream management needs (acks,
+ * resends, errors, ending a stream). c2s.c hands it over in c2s_sm_init,
+ * so calls between the two files go one way: c2s.c into c2s_sm.c.
+ */
+struct c2s_sm_io {
+	void	(*puts)(struct c2s *, const char *);
+	void	(*send_raw)(struct c2s *, const struct stanza *);
+	void	(*stream_error)(struct c2s *, const char *cond,
+		    const char *extra);
+	void	(*teardown)(struct c2s *, const char *why);
+	void	(*enter_state)(struct c2s *, enum c2s_state);
+};
+/* Make srv->sm; c2s_sm_cleanup frees it. */
+void	c2s_sm_init(struct server *, const struct c2s_sm_io *);
+void	c2s_sm_cleanup(struct server *);
 /* An element in the urn:xmpp:sm:3 namespace (enable, resume, r, a). */
 void	c2s_sm_nonza(struct c2s *, struct stanza *);
 /* Record a stanza sent to the client; -1 if the queue is full, 1 if
@@ -106,9 +109,9 @@ bool	c2s_sm_hibernate(struct c2s *, const char *why);
 void	c2s_sm_finish(struct c2s *);
 /* Stream feature, or "" before the client may use it. */
 const char *c2s_sm_feature(const struct c2s *);
-/* Leave srv->sm_acks (before the stream goes away or hibernates). */
+/* Leave the owed-answers list (the stream goes away or hibernates). */
 void	c2s_sm_unlist(struct c2s *);
-/* Leave srv->sm_dirty (the stream goes away). */
+/* Leave the handled-this-turn list (the stream goes away). */
 void	c2s_sm_undirty(struct c2s *);
 /* SIGTERM: tell the client its final committed h. */
 void	c2s_sm_final_ack(struct c2s *);

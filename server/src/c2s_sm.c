@@ -51,16 +51,72 @@
 static void	c2s_sm_owe(struct c2s *);
 static void	c2s_sm_handled_list(struct c2s *);
 
-/* srv->sm_expired values: the final h is told to its own account only. */
+/* sm->expired values: the final h is told to its own account only. */
 struct c2s_sm_ended {
 	uint32_t	 h;		/* committed when it ended */
 	char		*user;
 	/* Ended in a turn that handled stanzas: h_pending becomes h if
-	 * that turn commits (srv->sm_ended_dirty). */
+	 * that turn commits (sm->ended_dirty). */
 	uint32_t	 h_pending;
 	struct c2s_sm_ended *dirty_next;
 	bool		 dirty;
 };
+
+/* Stream management's own state: srv->sm, made by c2s_sm_init. */
+struct c2s_sm {
+	const struct c2s_sm_io	*io;	/* the stream's write side */
+	struct dict		*ids;	/* XEP-0198 id -> resumable c2s */
+	struct dict		*expired; /* ended id -> c2s_sm_ended */
+	struct c2s		*acks;	/* owe an <a/> after commit */
+	struct c2s		*dirty;	/* handled stanzas this turn */
+	struct c2s_sm_ended	*ended_dirty; /* final h after commit */
+};
+
+void
+c2s_sm_init(struct server *srv, const struct c2s_sm_io *io)
+{
+	srv->sm = xcalloc(1, sizeof(*srv->sm));
+	srv->sm->io = io;
+	srv->sm->ids = dict_new();
+	srv->sm->expired = dict_new();
+}
+
+/* The stream's write side, handed over by c2s.c (it calls us, not back). */
+static void
+sm_io_puts(struct c2s *c, const char *s)
+{
+	c->srv->sm->io->puts(c, s);
+}
+
+static void
+sm_io_send_raw(struct c2s *c, const struct stanza *st)
+{
+	c->srv->sm->io->send_raw(c, st);
+}
+
+static void
+sm_io_error_sm(struct c2s *c, const char *cond, const char *extra)
+{
+	c->srv->sm->io->stream_error(c, cond, extra);
+}
+
+static void
+sm_io_error(struct c2s *c, const char *cond)
+{
+	sm_io_error_sm(c, cond, "");
+}
+
+static void
+sm_io_teardown(struct c2s *c, const char *why)
+{
+	c->srv->sm->io->teardown(c, why);
+}
+
+static void
+sm_io_enter(struct c2s *c, enum c2s_state state)
+{
+	c->srv->sm->io->enter_state(c, state);
+}
 
 static void
 c2s_sm_failed(struct c2s *c, const char *cond, const uint32_t *h)
@@ -74,14 +130,14 @@ c2s_sm_failed(struct c2s *c, const char *cond, const uint32_t *h)
 	else
 		snprintf(buf, sizeof(buf), "<failed xmlns='%s'><%s "
 		    "xmlns='%s'/></failed>", NS_SM, cond, NS_STANZA_ERR);
-	c2s_puts(c, buf);
+	sm_io_puts(c, buf);
 }
 
 static void
 c2s_sm_request(struct c2s *c)
 {
 	c->sm_unrequested = 0;
-	c2s_puts(c, "<r xmlns='" NS_SM "'/>");
+	sm_io_puts(c, "<r xmlns='" NS_SM "'/>");
 }
 
 /* h attribute: a decimal that fits 32 bits; -1 otherwise. */
@@ -127,7 +183,7 @@ c2s_sm_ack(struct c2s *c, uint32_t h)
 	snprintf(extra, sizeof(extra), "<handled-count-too-high xmlns='%s' "
 	    "h='%" PRIu32 "' send-count='%" PRIu32 "'/>", NS_SM, h,
 	    sm_queue_sent(c->smq));
-	c2s_stream_error_sm(c, "undefined-condition", extra);
+	sm_io_error_sm(c, "undefined-condition", extra);
 	return false;
 }
 
@@ -150,13 +206,13 @@ c2s_sm_enable(struct c2s *c, struct stanza *st)
 		 * (it still needs the same account's credentials). */
 		proto_random_id128(id);
 		c->sm_id = xstrdup(id);
-		dict_set(srv->sm_ids, c->sm_id, c);
+		dict_set(srv->sm->ids, c->sm_id, c);
 		snprintf(buf, sizeof(buf), "<enabled xmlns='%s' id='%s' "
 		    "resume='true' max='%u'/>", NS_SM, c->sm_id,
 		    srv->cfg->sm_hibernate);
 	} else
 		snprintf(buf, sizeof(buf), "<enabled xmlns='%s'/>", NS_SM);
-	c2s_puts(c, buf);
+	sm_io_puts(c, buf);
 	log_debug("c2s=%016" PRIx64 " sm enabled resume=%s", c->id,
 	    c->sm_id != NULL ? "yes" : "no");
 }
@@ -168,12 +224,12 @@ c2s_sm_take_over(struct c2s *c, struct c2s *old)
 	struct server	*srv = c->srv;
 
 	c->sess = old->sess;
-	c->sess->arg = c;
+	router_rebind(c->sess, c);
 	c->smq = old->smq;
 	c->h_in = old->h_in;
 	c->h_committed = old->h_committed;
 	c->sm_id = old->sm_id;
-	dict_set(srv->sm_ids, c->sm_id, c);
+	dict_set(srv->sm->ids, c->sm_id, c);
 	/* What the old stream handled this turn is now the new one's. */
 	if (old->dirty) {
 		c2s_sm_undirty(old);
@@ -184,9 +240,9 @@ c2s_sm_take_over(struct c2s *c, struct c2s *old)
 	old->sm_id = NULL;
 	if (old->conn != NULL)
 		/* §4: the old stream is still open (half-open link). */
-		c2s_stream_error(old, "conflict");
+		sm_io_error(old, "conflict");
 	else
-		c2s_teardown(old, "resumed elsewhere");
+		sm_io_teardown(old, "resumed elsewhere");
 }
 
 static void
@@ -206,11 +262,11 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 		c2s_sm_failed(c, "bad-request", NULL);
 		return;
 	}
-	old = dict_get(srv->sm_ids, previd);
+	old = dict_get(srv->sm->ids, previd);
 	if (old == NULL || strcmp(old->user, c->user) != 0 ||
 	    old->sm_ending) {
 		/* An ended session of this account: say what arrived. */
-		ended = dict_get(srv->sm_expired, previd);
+		ended = dict_get(srv->sm->expired, previd);
 		if (old != NULL || ended == NULL ||
 		    strcmp(ended->user, c->user) != 0)
 			ended = NULL;
@@ -224,7 +280,7 @@ c2s_sm_resume(struct c2s *c, struct stanza *st)
 	/* <resumed h/> only after this turn's commit: h must be durable. */
 	c->resume_owed = true;
 	c2s_sm_owe(c);
-	c2s_enter_state(c, C2S_SESSION);
+	sm_io_enter(c, C2S_SESSION);
 	log_info("c2s=%016" PRIx64 " resumed jid=%s unacked=%zu", c->id,
 	    c->sess->full, sm_queue_len(c->smq));
 }
@@ -239,10 +295,10 @@ c2s_sm_resumed(struct c2s *c)
 	c->resume_owed = false;
 	snprintf(buf, sizeof(buf), "<resumed xmlns='%s' h='%" PRIu32 "' "
 	    "previd='%s'/>", NS_SM, c->h_committed, c->sm_id);
-	c2s_puts(c, buf);
+	sm_io_puts(c, buf);
 	/* Exactly what the client has not acknowledged, in order. */
 	for (i = 0; i < sm_queue_len(c->smq); i++)
-		c2s_send_raw(c, sm_queue_at(c->smq, i));
+		sm_io_send_raw(c, sm_queue_at(c->smq, i));
 	if (sm_queue_len(c->smq) > 0)
 		c2s_sm_request(c);
 }
@@ -258,7 +314,7 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 	else if (strcmp(name, "resume") == 0)
 		c2s_sm_resume(c, st);
 	else if (c->smq == NULL)
-		c2s_stream_error(c, "unsupported-stanza-type");
+		sm_io_error(c, "unsupported-stanza-type");
 	else if (c->sm_ending)
 		return;		/* the queue is gone; the stream ends */
 	else if (strcmp(name, "r") == 0) {
@@ -266,11 +322,11 @@ c2s_sm_nonza(struct c2s *c, struct stanza *st)
 		c2s_sm_owe(c);
 	} else if (strcmp(name, "a") == 0) {
 		if (c2s_sm_parse_h(st, &h) == -1)
-			c2s_stream_error(c, "invalid-xml");
+			sm_io_error(c, "invalid-xml");
 		else
 			c2s_sm_ack(c, h);
 	} else
-		c2s_stream_error(c, "unsupported-stanza-type");
+		sm_io_error(c, "unsupported-stanza-type");
 }
 
 static void	c2s_sm_salvage_queue(struct c2s *);
@@ -284,9 +340,9 @@ c2s_sm_end_full(void *arg)
 	if (c->state == C2S_CLOSED)
 		return;
 	if (c->conn != NULL)
-		c2s_stream_error(c, "resource-constraint");
+		sm_io_error(c, "resource-constraint");
 	else
-		c2s_teardown(c, "sm queue full");
+		sm_io_teardown(c, "sm queue full");
 }
 
 /* Ask for an ack every 8 stanzas, or every quarter of a small queue. */
@@ -361,8 +417,8 @@ c2s_sm_owe(struct c2s *c)
 	if (c->owe_listed)
 		return;
 	c->owe_listed = true;
-	c->ack_next = c->srv->sm_acks;
-	c->srv->sm_acks = c;
+	c->ack_next = c->srv->sm->acks;
+	c->srv->sm->acks = c;
 }
 
 /* Leave the list of owed answers (the stream is going away). */
@@ -373,7 +429,7 @@ c2s_sm_unlist(struct c2s *c)
 
 	if (!c->owe_listed)
 		return;
-	for (pp = &c->srv->sm_acks; *pp != NULL; pp = &(*pp)->ack_next)
+	for (pp = &c->srv->sm->acks; *pp != NULL; pp = &(*pp)->ack_next)
 		if (*pp == c) {
 			*pp = c->ack_next;
 			break;
@@ -391,8 +447,8 @@ c2s_sm_handled_list(struct c2s *c)
 	if (c->dirty)
 		return;
 	c->dirty = true;
-	c->dirty_next = c->srv->sm_dirty;
-	c->srv->sm_dirty = c;
+	c->dirty_next = c->srv->sm->dirty;
+	c->srv->sm->dirty = c;
 }
 
 void
@@ -413,7 +469,7 @@ c2s_sm_undirty(struct c2s *c)
 
 	if (!c->dirty)
 		return;
-	for (pp = &c->srv->sm_dirty; *pp != NULL; pp = &(*pp)->dirty_next)
+	for (pp = &c->srv->sm->dirty; *pp != NULL; pp = &(*pp)->dirty_next)
 		if (*pp == c) {
 			*pp = c->dirty_next;
 			break;
@@ -444,7 +500,7 @@ c2s_sm_hibernate(struct c2s *c, const char *why)
 		c->conn = NULL;
 	}
 	c2s_sm_unlist(c);
-	c2s_enter_state(c, C2S_HIBERNATED);
+	sm_io_enter(c, C2S_HIBERNATED);
 	ev_timer_set(c->timer, (uint64_t)cfg->sm_hibernate * 1000);
 	return true;
 }
@@ -484,7 +540,7 @@ c2s_sm_remember(struct c2s *c)
 	struct server		*srv = c->srv;
 	struct c2s_sm_ended	*ended;
 
-	if (dict_count(srv->sm_expired) >= SM_EXPIRED_MAX)
+	if (dict_count(srv->sm->expired) >= SM_EXPIRED_MAX)
 		return;
 	ended = xcalloc(1, sizeof(*ended));
 	ended->h = c->h_committed;
@@ -493,10 +549,10 @@ c2s_sm_remember(struct c2s *c)
 		/* Stanzas of this turn count once the turn commits. */
 		ended->dirty = true;
 		ended->h_pending = c->h_in;
-		ended->dirty_next = srv->sm_ended_dirty;
-		srv->sm_ended_dirty = ended;
+		ended->dirty_next = srv->sm->ended_dirty;
+		srv->sm->ended_dirty = ended;
 	}
-	dict_set(srv->sm_expired, c->sm_id, ended);
+	dict_set(srv->sm->expired, c->sm_id, ended);
 }
 
 void
@@ -509,7 +565,7 @@ c2s_sm_finish(struct c2s *c)
 	if (c->sess != NULL)
 		c2s_sm_salvage_queue(c);
 	if (c->sm_id != NULL) {
-		dict_del(srv->sm_ids, c->sm_id);
+		dict_del(srv->sm->ids, c->sm_id);
 		c2s_sm_remember(c);
 		free(c->sm_id);
 		c->sm_id = NULL;
@@ -535,7 +591,7 @@ c2s_sm_cut(struct c2s *c)
 	    "h back to %" PRIu32, c->id, c->h_committed);
 	if (c->conn == NULL || c2s_sm_hibernate(c, "commit failed"))
 		return;
-	c2s_stream_error(c, "internal-server-error");
+	sm_io_error(c, "internal-server-error");
 }
 
 void
@@ -544,8 +600,8 @@ c2s_sm_committed(struct server *srv, bool committed)
 	struct c2s		*c;
 	struct c2s_sm_ended	*e;
 
-	while ((c = srv->sm_dirty) != NULL) {
-		srv->sm_dirty = c->dirty_next;
+	while ((c = srv->sm->dirty) != NULL) {
+		srv->sm->dirty = c->dirty_next;
 		c->dirty_next = NULL;
 		c->dirty = false;
 		if (committed)
@@ -555,8 +611,8 @@ c2s_sm_committed(struct server *srv, bool committed)
 			c2s_sm_cut(c);
 		}
 	}
-	while ((e = srv->sm_ended_dirty) != NULL) {
-		srv->sm_ended_dirty = e->dirty_next;
+	while ((e = srv->sm->ended_dirty) != NULL) {
+		srv->sm->ended_dirty = e->dirty_next;
 		e->dirty_next = NULL;
 		e->dirty = false;
 		if (committed)
@@ -574,8 +630,8 @@ c2s_sm_flush_acks(struct server *srv)
 	struct c2s	*c;
 	char		 buf[96];
 
-	while ((c = srv->sm_acks) != NULL) {
-		srv->sm_acks = c->ack_next;
+	while ((c = srv->sm->acks) != NULL) {
+		srv->sm->acks = c->ack_next;
 		c->ack_next = NULL;
 		c->owe_listed = false;
 		if (c->state != C2S_SESSION) {
@@ -588,7 +644,7 @@ c2s_sm_flush_acks(struct server *srv)
 			c->ack_wanted = false;
 			snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32
 			    "'/>", NS_SM, c->h_committed);
-			c2s_puts(c, buf);
+			sm_io_puts(c, buf);
 		}
 	}
 }
@@ -602,7 +658,7 @@ c2s_sm_final_ack(struct c2s *c)
 		return;
 	snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32 "'/>", NS_SM,
 	    c->h_committed);
-	c2s_puts(c, buf);
+	sm_io_puts(c, buf);
 }
 
 static void
@@ -619,9 +675,11 @@ c2s_sm_free_ended(void *arg, const char *key, void *value)
 void
 c2s_sm_cleanup(struct server *srv)
 {
-	dict_each(srv->sm_expired, c2s_sm_free_ended, NULL);
-	dict_free(srv->sm_expired);
-	dict_free(srv->sm_ids);
-	srv->sm_expired = srv->sm_ids = NULL;
-	srv->sm_ended_dirty = NULL;
+	if (srv->sm == NULL)
+		return;
+	dict_each(srv->sm->expired, c2s_sm_free_ended, NULL);
+	dict_free(srv->sm->expired);
+	dict_free(srv->sm->ids);
+	free(srv->sm);
+	srv->sm = NULL;
 }

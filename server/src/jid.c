@@ -235,10 +235,17 @@ jid_parse(const char *s, struct jid *j)
 char *
 jid_bare(const struct jid *j, char *out, size_t outlen)
 {
-	if (j->local[0] != '\0')
-		snprintf(out, outlen, "%s@%s", j->local, j->domain);
+	return jid_join(j->local, j->domain, out, outlen);
+}
+
+/* The one place a bare JID is put together from its parts. */
+char *
+jid_join(const char *local, const char *domain, char *out, size_t outlen)
+{
+	if (local[0] != '\0')
+		snprintf(out, outlen, "%s@%s", local, domain);
 	else
-		snprintf(out, outlen, "%s", j->domain);
+		snprintf(out, outlen, "%s", domain);
 	return out;
 }
 

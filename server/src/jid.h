@@ -25,6 +25,9 @@ int	jid_prep_local(const char *in, char *out, size_t outlen);
 int	jid_prep_resource(const char *in, char *out, size_t outlen);
 /* Write "local@domain" (or "domain") / with "/resource"; returns out. */
 char	*jid_bare(const struct jid *, char *out, size_t outlen);
+/* The same from a localpart (may be "") and a domain. */
+char	*jid_join(const char *local, const char *domain, char *out,
+	    size_t outlen);
 char	*jid_full(const struct jid *, char *out, size_t outlen);
 bool	jid_is_bare(const struct jid *);
 /* Same bare JID (parts compared after normalisation). */

@@ -23,6 +23,7 @@
 #include "c2s.h"
 #include "config.h"
 #include "dict.h"
+#include "dispatch.h"
 #include "ev.h"
 #include "log.h"
 #include "module.h"
@@ -342,9 +343,9 @@ main_services(struct main_ctx *m, const struct config *cfg)
 	srv->rl_account = ratelimit_new(cfg->auth_rate_account,
 	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
 	srv->router = router_new(srv);
-	srv->sm_ids = dict_new();
-	srv->sm_expired = dict_new();
-	module_init(srv);
+	c2s_init(srv);
+	module_init(srv, modules_all);
+	dispatch_init(srv);
 	ev_turn_hook(srv->ev, main_commit, m);
 	m->health = ev_timer_new(srv->ev, main_health, m);
 	ev_timer_set(m->health, MAIN_HEALTH_MS);
@@ -368,7 +369,7 @@ main_teardown(struct main_ctx *m)
 	ratelimit_free(srv->rl_account);
 	module_fini(srv);
 	router_free(srv->router);
-	c2s_sm_cleanup(srv);
+	c2s_fini(srv);
 	SSL_CTX_free(srv->tls);
 	ev_free(srv->ev);
 }

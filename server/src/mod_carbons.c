@@ -74,7 +74,7 @@ carbons_message_delivered(struct server *srv, const char *user,
 
 	if (!carbons_eligible(msg))
 		return;
-	snprintf(bare, sizeof(bare), "%s@%s", user, srv->cfg->domain);
+	jid_join(user, srv->cfg->domain, bare, sizeof(bare));
 	carbons_copy(srv, bare, msg, "received", got, n);
 }
 

@@ -39,7 +39,7 @@ disco_info(struct server *srv, struct session *s, struct stanza *iq)
 		stanza_set_attr(e, "category", "account");
 		stanza_set_attr(e, "type", "registered");
 	}
-	for (i = 0; (f = module_feature(i, !server)) != NULL; i++)
+	for (i = 0; (f = module_feature(srv, i, !server)) != NULL; i++)
 		stanza_set_attr(stanza_new_child(q, "feature", NULL), "var",
 		    f);
 	stanza_set_attr(stanza_new_child(q, "feature", NULL), "var",

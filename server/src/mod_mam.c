@@ -76,7 +76,7 @@ mam_wanted(struct server *srv, const char *owner, const char *peer)
 		return true;
 	if (dflt == CONFIG_MAM_NEVER)
 		return false;
-	if (store_roster_item(srv->store, owner, peer, &it) != 0)
+	if (store_roster_item(srv->store, owner, peer, &it) != 1)
 		return false;
 	store_roster_item_clear(&it);
 	return true;
@@ -165,7 +165,7 @@ mam_message_in(struct server *srv, const char *user, struct stanza *msg)
 	const char	*from = stanza_attr(msg, "from");
 	struct stanza	*sid;
 
-	snprintf(own, sizeof(own), "%s@%s", user, srv->cfg->domain);
+	jid_join(user, srv->cfg->domain, own, sizeof(own));
 	mam_strip_ids(msg, own);
 	if (!mam_archivable(msg) || mam_bare(from, peer, sizeof(peer)) == NULL ||
 	    !mam_wanted(srv, user, peer))
@@ -518,6 +518,11 @@ done:
 	return MOD_HANDLED;
 }
 
+/* mod_mam's own state (srv->mam). */
+struct mam {
+	struct ev_timer	*expiry;	/* retention sweep */
+};
+
 /* Retention: drop what is older than mam-retention-days, hourly. */
 static void
 mam_expire(void *arg)
@@ -532,22 +537,26 @@ mam_expire(void *arg)
 			log_info("mam: expired %d archived messages older "
 			    "than %u days", n, srv->cfg->mam_retention_days);
 	}
-	ev_timer_set(srv->mam_expiry, MAM_EXPIRY_PERIOD_MS);
+	ev_timer_set(srv->mam->expiry, MAM_EXPIRY_PERIOD_MS);
 }
 
 static void
 mam_init(struct server *srv)
 {
-	srv->mam_expiry = ev_timer_new(srv->ev, mam_expire, srv);
+	srv->mam = xcalloc(1, sizeof(*srv->mam));
+	srv->mam->expiry = ev_timer_new(srv->ev, mam_expire, srv);
 	/* The first sweep right away: a restart after a long stop. */
-	ev_timer_set(srv->mam_expiry, 0);
+	ev_timer_set(srv->mam->expiry, 0);
 }
 
 static void
 mam_fini(struct server *srv)
 {
-	ev_timer_free(srv->mam_expiry);
-	srv->mam_expiry = NULL;
+	if (srv->mam == NULL)
+		return;
+	ev_timer_free(srv->mam->expiry);
+	free(srv->mam);
+	srv->mam = NULL;
 }
 
 static const struct mod_iq mam_iqs[] = {

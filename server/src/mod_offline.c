@@ -129,7 +129,7 @@ offline_spool(struct server *srv, const char *user, struct stanza *st,
 	char		*xml;
 	int64_t		 seq;
 
-	snprintf(bare, sizeof(bare), "%s@%s", user, srv->cfg->domain);
+	jid_join(user, srv->cfg->domain, bare, sizeof(bare));
 	if ((id = offline_sid(st, bare)) == NULL) {
 		proto_random_id128(fresh);
 		offline_add_sid(st, bare, fresh);

@@ -1,6 +1,6 @@
 /*
- * mod_roster.c: roster management (RFC 6121 §2): get, set, remove, and
- * roster pushes to every interested resource. Subscription state is only
+ * mod_roster.c: roster management (RFC 6121 §2): get, set and remove
+ * (roster_push.c tells every interested resource). Subscription state is only
  * changed by presence.c through roster.c; a roster set may change names
  * and groups, never the subscription.
  */
@@ -16,6 +16,7 @@
 #include "presence.h"
 #include "proto.h"
 #include "roster.h"
+#include "roster_push.h"
 #include "router.h"
 #include "server.h"
 #include "stanza.h"
@@ -24,66 +25,6 @@
 
 #define ROSTER_MAX_GROUPS	32
 #define ROSTER_MAX_NAME		1024
-
-/* <item/> for a stored item, or a subscription='remove' one if it is NULL. */
-static struct stanza *
-roster_item_stanza(const char *contact, const struct store_roster_item *it)
-{
-	struct stanza	*item;
-	size_t		 i;
-
-	item = stanza_new("item", NS_ROSTER);
-	stanza_set_attr(item, "jid", contact);
-	if (it == NULL) {
-		stanza_set_attr(item, "subscription", "remove");
-		return item;
-	}
-	if (it->name != NULL)
-		stanza_set_attr(item, "name", it->name);
-	stanza_set_attr(item, "subscription", roster_sub_name(it->sub));
-	if (it->ask_out)
-		stanza_set_attr(item, "ask", "subscribe");
-	if (it->preapproved)
-		stanza_set_attr(item, "approved", "true");
-	for (i = 0; i < it->ngroups; i++) {
-		struct stanza	*g = stanza_new_child(item, "group", NULL);
-
-		stanza_add_text(g, it->groups[i], strlen(it->groups[i]));
-	}
-	return item;
-}
-
-/* Push the current state of contact in user's roster (RFC 6121 §2.1.6). */
-void
-roster_push(struct server *srv, const char *user, const char *contact)
-{
-	struct store_roster_item	 it;
-	struct session			*s;
-	struct stanza			*iq, *q;
-	char				 bare[JID_MAX + 1], id[17];
-	int				 found;
-
-	memset(&it, 0, sizeof(it));
-	if ((found = store_roster_item(srv->store, user, contact, &it)) == -1)
-		return;
-	snprintf(bare, sizeof(bare), "%s@%s", user, srv->cfg->domain);
-	for (s = router_sessions(srv->router, bare); s != NULL; s = s->next) {
-		if (!s->interested)
-			continue;
-		proto_random_id(id);
-		iq = stanza_new("iq", NS_CLIENT);
-		stanza_set_attr(iq, "type", "set");
-		stanza_set_attr(iq, "id", id);
-		stanza_set_attr(iq, "to", s->full);
-		q = stanza_new_child(iq, "query", NS_ROSTER);
-		stanza_add_child(q, roster_item_stanza(contact,
-		    found == 0 ? &it : NULL));
-		router_send(s, iq);
-		stanza_unref(iq);
-	}
-	if (found == 0)
-		store_roster_item_clear(&it);
-}
 
 static enum mod_result
 roster_get(struct server *srv, struct session *s, struct stanza *iq)
@@ -137,8 +78,8 @@ roster_remove(struct server *srv, struct session *s, struct stanza *iq,
 
 	memset(&it, 0, sizeof(it));
 	if ((found = store_roster_item(srv->store, s->user, contact,
-	    &it)) != 0) {
-		router_bounce(srv->router, iq, found == 1 ? "item-not-found" :
+	    &it)) != 1) {
+		router_bounce(srv->router, iq, found == 0 ? "item-not-found" :
 		    "internal-server-error");
 		return;
 	}
@@ -186,7 +127,7 @@ roster_update(struct server *srv, struct session *s, struct stanza *item,
 	it.name = (char *)(uintptr_t)name;
 	it.groups = groups;
 	it.ngroups = n;
-	if (found == 0) {
+	if (found == 1) {
 		it.sub = old.sub;
 		it.ask_out = old.ask_out;
 		it.preapproved = old.preapproved;

@@ -1,24 +1,15 @@
 /*
- * module.c: the module table and iq/hook dispatch. Adding a module adds
- * one line here.
+ * module.c: iq and hook dispatch over the module table. The table itself
+ * is modules.c's, handed over by module_init(): this file knows no module
+ * by name, so the modules may call it (disco's feature list, presence's
+ * available hook) without a call cycle.
  */
 #include "module.h"
 
 #include <string.h>
 
+#include "server.h"
 #include "stanza.h"
-
-static const struct module *const modules[] = {
-	&mod_disco,
-	&mod_ping,
-	&mod_version,
-	&mod_roster,
-	&mod_presence,
-	&mod_offline,
-	&mod_mam,
-	&mod_carbons,
-	NULL,
-};
 
 /* Find the handler for the iq's type and payload and run it. */
 enum mod_result
@@ -41,7 +32,7 @@ module_iq(struct server *srv, struct session *s, struct stanza *iq, int to)
 	/* RFC 6120 §8.2.3: exactly one payload child. */
 	if ((payload = stanza_first_child(iq)) == NULL)
 		return MOD_PASS;
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		for (h = (*m)->iq; h != NULL && h->name != NULL; h++)
 			if ((h->type & type) && (h->to & to) &&
 			    strcmp(h->name, stanza_name(payload)) == 0 &&
@@ -53,11 +44,13 @@ module_iq(struct server *srv, struct session *s, struct stanza *iq, int to)
 
 /* Module start-up, in table order. */
 void
-module_init(struct server *srv)
+module_init(struct server *srv, const struct module *const *table)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	srv->modules = table;
+
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->init != NULL)
 			(*m)->init(srv);
 }
@@ -68,7 +61,7 @@ module_fini(struct server *srv)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->fini != NULL)
 			(*m)->fini(srv);
 }
@@ -79,7 +72,7 @@ module_available(struct server *srv, struct session *s)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->available != NULL)
 			(*m)->available(srv, s);
 }
@@ -90,7 +83,7 @@ module_unbound(struct server *srv, struct session *s)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->unbound != NULL)
 			(*m)->unbound(srv, s);
 }
@@ -101,7 +94,7 @@ module_message_out(struct server *srv, struct session *s, struct stanza *st)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->message_out != NULL &&
 		    (*m)->message_out(srv, s, st) == MOD_HANDLED)
 			return MOD_HANDLED;
@@ -113,7 +106,7 @@ module_message_in(struct server *srv, const char *user, struct stanza *st)
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->message_in != NULL)
 			(*m)->message_in(srv, user, st);
 }
@@ -124,19 +117,19 @@ module_message_delivered(struct server *srv, const char *user,
 {
 	const struct module	*const *m;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		if ((*m)->message_delivered != NULL)
 			(*m)->message_delivered(srv, user, st, got, n);
 }
 
 /* The i-th disco feature over all modules, or NULL past the end. */
 const char *
-module_feature(unsigned i, bool account)
+module_feature(const struct server *srv, unsigned i, bool account)
 {
 	const struct module	*const *m;
 	const char		*const *f;
 
-	for (m = modules; *m != NULL; m++)
+	for (m = srv->modules; *m != NULL; m++)
 		for (f = account ? (*m)->account_features : (*m)->features;
 		    f != NULL && *f != NULL; f++)
 			if (i-- == 0)

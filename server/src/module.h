@@ -1,6 +1,6 @@
 /*
  * module.h: the XEP/RFC feature modules and their dispatch. Each module
- * is a const table (handlers, disco features, session hooks); module.c
+ * is a const table (handlers, disco features, session hooks); modules.c
  * lists them all, so there is no dlopen and no order in config, and disco
  * features come from the same tables as the handlers (they cannot drift).
  * Modules talk to stanza, router, store and proto, never to conn or expat.
@@ -78,6 +78,9 @@ struct module {
 				    struct session *const *got, size_t n);
 };
 
+/* Every module, NULL-terminated, in hook order (modules.c). */
+extern const struct module *const modules_all[];
+
 extern const struct module mod_disco;
 extern const struct module mod_ping;
 extern const struct module mod_version;
@@ -90,8 +93,11 @@ extern const struct module mod_carbons;
 /* Dispatch an iq get/set; MOD_PASS if no handler (service-unavailable). */
 enum mod_result	module_iq(struct server *, struct session *,
 		    struct stanza *, int to);
-/* Run every module's init (after the store is open) / fini hook. */
-void		module_init(struct server *);
+/*
+ * Take table as the server's modules (srv->modules) and run every init
+ * hook (after the store is open); module_fini runs every fini hook.
+ */
+void		module_init(struct server *, const struct module *const *table);
 void		module_fini(struct server *);
 /* Run every module's available/unbound hook. */
 void		module_available(struct server *, struct session *);
@@ -106,11 +112,8 @@ void		module_message_delivered(struct server *, const char *user,
  * Iterate every disco#info feature of every module (i from 0): the
  * server's, or with account true those of a user's bare JID.
  */
-const char	*module_feature(unsigned i, bool account);
-
-/* Cross-module entry points. */
-void		roster_push(struct server *, const char *user,
-		    const char *contact);
+const char	*module_feature(const struct server *, unsigned i,
+		    bool account);
 
 /*
  * The delivery spool (mod_offline.c). A spooled message for user is

@@ -18,6 +18,7 @@
 #include "module.h"
 #include "proto.h"
 #include "roster.h"
+#include "roster_push.h"
 #include "router.h"
 #include "server.h"
 #include "stanza.h"
@@ -37,12 +38,12 @@ presence_load(struct server *srv, const char *user, const char *contact,
 	if ((found = store_roster_item(srv->store, user, contact, it)) == -1)
 		return -1;
 	if ((pending = store_subreq_has(srv->store, user, contact)) == -1) {
-		if (found == 0)
+		if (found == 1)
 			store_roster_item_clear(it);
 		return -1;
 	}
-	st->exists = found == 0;
-	if (found == 0) {
+	st->exists = found == 1;
+	if (found == 1) {
 		st->sub = it->sub;
 		st->ask_out = it->ask_out;
 		st->preapproved = it->preapproved;
@@ -80,7 +81,7 @@ presence_save(struct server *srv, const char *user, const char *contact,
 static void
 presence_bare(struct server *srv, const char *user, char *out, size_t len)
 {
-	snprintf(out, len, "%s@%s", user, srv->cfg->domain);
+	jid_join(user, srv->cfg->domain, out, len);
 }
 
 /* Every available resource of from_user sends its presence to to. */

@@ -6,9 +6,11 @@
  * Delivery follows RFC 6121 §8.5: a full JID reaches that resource, a
  * bare JID reaches the eligible resources of router_pick(), and a chat or
  * normal message is spooled first, whether anyone takes it now or not
- * (mod_offline.c). Errors for an unknown user and an
- * offline one are the same service-unavailable, so presence never leaks
- * (RFC 6121 §8.5.2.2.1, §8.5.3.2.1).
+ * (through router_hooks: mod_offline.c's spool). Errors for an unknown
+ * user and an offline one are the same service-unavailable, so presence
+ * never leaks (RFC 6121 §8.5.2.2.1, §8.5.3.2.1). The router calls nothing
+ * above it: what it must tell the modules goes through the hooks that
+ * dispatch.c hands it, and stanzas from clients enter through dispatch.c.
  */
 #include "router.h"
 
@@ -21,8 +23,6 @@
 #include "ev.h"
 #include "jid.h"
 #include "log.h"
-#include "module.h"
-#include "presence.h"
 #include "proto.h"
 #include "server.h"
 #include "stanza.h"
@@ -42,13 +42,12 @@ struct router {
 	struct dict	*users;		/* bare JID -> session list */
 	struct dict	*full;		/* full JID -> session */
 	size_t		 total;
+	const struct router_hooks *hooks; /* may be NULL */
 	struct router_out *out;		/* this turn's deliveries */
 	size_t		 nout, outcap;
 };
 
 #define ROUTER_MAX_TARGETS	64
-/* How long a resend is recognised by its origin-id. */
-#define ROUTER_DEDUP_WINDOW_MS	(24LL * 3600 * 1000)
 
 /* An empty router. */
 struct router *
@@ -60,6 +59,12 @@ router_new(struct server *srv)
 	r->users = dict_new();
 	r->full = dict_new();
 	return r;
+}
+
+void
+router_set_hooks(struct router *r, const struct router_hooks *hooks)
+{
+	r->hooks = hooks;
 }
 
 /* Free the maps; every session must have been unbound. */
@@ -101,6 +106,9 @@ router_bind(struct router *r, const char *user, const char *resource,
 		if (dict_get(r->full, s->full) == old)
 			router_unbind(r, old);
 	}
+	/* The account is known from now on (router_account_known). */
+	if (r->srv->store != NULL)
+		(void)store_user_seen(r->srv->store, user, proto_now_ms());
 	s->next = dict_get(r->users, s->bare);
 	dict_set(r->users, s->bare, s);
 	dict_set(r->full, s->full, s);
@@ -140,6 +148,12 @@ router_unbind(struct router *r, struct session *s)
 	s->dead = true;
 	if (s->holds == 0)
 		free(s);
+}
+
+void
+router_rebind(struct session *s, void *arg)
+{
+	s->arg = arg;
 }
 
 void
@@ -231,8 +245,11 @@ router_flush(struct router *r, bool committed)
 		else if (!committed && strcmp(stanza_name(o.st),
 		    "message") == 0)
 			;	/* its sender was not acked: it resends */
+		else if (o.tag > 0 && r->hooks != NULL &&
+		    r->hooks->live != NULL)
+			r->hooks->live(r->srv, o.s, o.st, o.tag);
 		else if (o.tag > 0)
-			offline_live(r->srv, o.s, o.st, o.tag);
+			o.s->ops->deliver(o.s->arg, o.st, o.tag);
 		else
 			o.s->ops->deliver(o.s->arg, o.st, 0);
 		stanza_unref(o.st);
@@ -304,16 +321,26 @@ router_account_known(struct router *r, const char *local)
 	return known;
 }
 
+/* The message's type attribute, "normal" if absent (RFC 6121 §5.2.2). */
+const char *
+router_msgtype(const struct stanza *st)
+{
+	const char	*type = stanza_attr(st, "type");
+
+	return type != NULL ? type : "normal";
+}
+
 /*
  * Whether a message goes to the spool: chat and normal messages stay there
  * until one of the account's streams acknowledged them. Not spooled:
  * XEP-0334 no-store, and a XEP-0085 chat state without a body (typing
  * notifications are worthless later).
  */
-static bool
-router_spoolable(const struct stanza *st, const char *type)
+bool
+router_spoolable(const struct stanza *st)
 {
 	const struct stanza	*c;
+	const char		*type = router_msgtype(st);
 
 	if (strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0)
 		return false;
@@ -327,10 +354,11 @@ router_spoolable(const struct stanza *st, const char *type)
 }
 
 /* Nobody to deliver to and not spooled: answer or drop (§8.5.2.2). */
-static void
-router_message_undeliverable(struct router *r, struct stanza *st,
-    const char *type, int known)
+void
+router_undeliverable(struct router *r, struct stanza *st, int known)
 {
+	const char	*type = router_msgtype(st);
+
 	if (strcmp(type, "headline") == 0 || strcmp(type, "error") == 0)
 		return;
 	/* A chat state for nobody: nothing to tell the sender. */
@@ -339,15 +367,6 @@ router_message_undeliverable(struct router *r, struct stanza *st,
 		return;
 	router_bounce(r, st, known == -1 ? "internal-server-error" :
 	    "service-unavailable");
-}
-
-/* The message's type attribute, "normal" if absent (RFC 6121 §5.2.2). */
-static const char *
-router_msgtype(const struct stanza *st)
-{
-	const char	*type = stanza_attr(st, "type");
-
-	return type != NULL ? type : "normal";
 }
 
 /*
@@ -385,12 +404,14 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 	}
 	if (s == NULL && dict_get(r->users, bare) == NULL &&
 	    (known = router_account_known(r, to->local)) != 1) {
-		router_message_undeliverable(r, st, type, known);
+		router_undeliverable(r, st, known);
 		return;
 	}
-	spool = router_spoolable(st, type);
-	module_message_in(r->srv, to->local, st);
-	if (spool && (seq = offline_spool(r->srv, to->local, st,
+	spool = router_spoolable(st);
+	if (r->hooks != NULL && r->hooks->message_in != NULL)
+		r->hooks->message_in(r->srv, to->local, st);
+	if (spool && r->hooks != NULL && r->hooks->spool != NULL &&
+	    (seq = r->hooks->spool(r->srv, to->local, st,
 	    s != NULL ? s->resource : NULL)) == -1)
 		return;		/* the batch fails: nobody is acked */
 	if (s != NULL)
@@ -400,95 +421,32 @@ router_message(struct router *r, struct stanza *st, const struct jid *to)
 		    ROUTER_MAX_TARGETS);
 	for (i = 0; i < n; i++)
 		router_send_spooled(targets[i], st, seq);
-	module_message_delivered(r->srv, to->local, st, targets, n);
+	if (r->hooks != NULL && r->hooks->delivered != NULL)
+		r->hooks->delivered(r->srv, to->local, st, targets, n);
 	if (n == 0 && !spool)
-		router_message_undeliverable(r, st, type, 1);
+		router_undeliverable(r, st, 1);
 }
 
 /*
- * Before a client's message to a local user is archived or copied: is it
- * a resend of one already accepted (XEP-0359 origin-id, 24 hours), and can
- * it be stored? A message that cannot be stored is bounced and stored
- * nowhere, not even in the sender's archive. 0: route it; -1: handled.
+ * A server-stamped iq for a local user: a full JID reaches that resource;
+ * a request to a bare JID has nobody to answer it here (client requests
+ * to a bare JID are dispatch.c's, through the module table).
  */
-static int
-router_accept(struct router *r, struct session *from, struct stanza *st,
-    const struct jid *to, char *peer, size_t peerlen, const char **origin)
-{
-	struct server		*srv = r->srv;
-	const struct stanza	*o = stanza_child(st, "origin-id", NS_SID);
-	const char		*type = router_msgtype(st);
-	int			 known = 1;
-
-	*origin = NULL;
-	jid_bare(to, peer, peerlen);
-	if (!router_spoolable(st, type))
-		return 0;
-	if (o != NULL && (*origin = stanza_attr(o, "id")) != NULL &&
-	    store_origin_seen(srv->store, from->user, peer, *origin,
-	    proto_now_ms() - ROUTER_DEDUP_WINDOW_MS) == 1) {
-		log_debug("router: resend of %s dropped user=%s", *origin,
-		    from->user);
-		return -1;
-	}
-	if (dict_get(r->users, peer) == NULL &&
-	    (known = router_account_known(r, to->local)) != 1) {
-		router_message_undeliverable(r, st, type, known);
-		return -1;
-	}
-	if (store_degraded(srv->store)) {
-		router_bounce(r, st, "resource-constraint");
-		return -1;
-	}
-	if (offline_full(srv, to->local)) {
-		router_bounce(r, st, "service-unavailable");
-		return -1;
-	}
-	return 0;
-}
-
-/* A bound client's message to a local user. */
 static void
-router_message_from(struct router *r, struct session *from,
-    struct stanza *st, const struct jid *to)
+router_iq(struct router *r, struct stanza *st, const struct jid *to)
 {
-	char		 peer[JID_MAX + 1];
-	const char	*origin;
-
-	if (router_accept(r, from, st, to, peer, sizeof(peer), &origin) == -1)
-		return;
-	if (module_message_out(r->srv, from, st) == MOD_HANDLED)
-		return;
-	router_message(r, st, to);
-	/* The same batch: if this fails, so does the message's ack. */
-	if (origin != NULL)
-		(void)store_origin_add(r->srv->store, from->user, peer, origin,
-		    proto_now_ms());
-}
-
-/* An iq for a local user's bare or full JID, not the sender's own. */
-static void
-router_iq(struct router *r, struct session *from, struct stanza *st,
-    const struct jid *to)
-{
-	struct session	*s;
+	struct session	*s = NULL;
 	char		 full[JID_MAX + 1];
 	const char	*type = stanza_attr(st, "type");
 	bool		 request;
 
 	request = type != NULL && (strcmp(type, "get") == 0 ||
 	    strcmp(type, "set") == 0);
-	if (to->resource[0] != '\0') {
+	if (to->resource[0] != '\0')
 		s = dict_get(r->full, jid_full(to, full, sizeof(full)));
-		if (s != NULL)
-			router_send(s, st);
-		else if (request)
-			router_bounce(r, st, "service-unavailable");
-		return;
-	}
-	if (!request)
-		return;
-	if (module_iq(r->srv, from, st, MOD_TO_OTHER) == MOD_PASS)
+	if (s != NULL)
+		router_send(s, st);
+	else if (request)
 		router_bounce(r, st, "service-unavailable");
 }
 
@@ -526,75 +484,7 @@ router_deliver(struct router *r, struct stanza *st)
 	if (strcmp(name, "message") == 0)
 		router_message(r, st, &to);
 	else if (strcmp(name, "iq") == 0)
-		router_iq(r, NULL, st, &to);
+		router_iq(r, st, &to);
 	else
 		router_presence(r, st, &to);
-}
-
-/* An iq addressed to the server or to the sender's own account. */
-static void
-router_iq_local(struct router *r, struct session *s, struct stanza *st,
-    int target)
-{
-	const char	*type = stanza_attr(st, "type");
-
-	if (type == NULL || (strcmp(type, "get") && strcmp(type, "set")))
-		return;		/* results and errors to the server */
-	if (module_iq(r->srv, s, st, target) == MOD_PASS)
-		router_bounce(r, st, "service-unavailable");
-}
-
-/* Route a stanza from a bound client (RFC 6120 §8.1.1, §10). */
-void
-router_from_client(struct router *r, struct session *s, struct stanza *st)
-{
-	struct jid	 to;
-	char		 norm[JID_MAX + 1];
-	const char	*name = stanza_name(st), *t;
-	const char	*domain = r->srv->cfg->domain;
-
-	/* RFC 6120 §8.1.2.1: the server stamps the sender's full JID. */
-	stanza_set_attr(st, "from", s->full);
-	if ((t = stanza_attr(st, "to")) == NULL) {
-		if (strcmp(name, "presence") == 0)
-			presence_from_client(r->srv, s, st);
-		else if (strcmp(name, "iq") == 0)
-			router_iq_local(r, s, st, MOD_TO_ACCOUNT);
-		else {
-			stanza_set_attr(st, "to", s->bare);
-			router_from_client(r, s, st);
-		}
-		return;
-	}
-	if (jid_parse(t, &to) == -1) {
-		router_bounce(r, st, "jid-malformed");
-		return;
-	}
-	stanza_set_attr(st, "to", jid_full(&to, norm, sizeof(norm)));
-	if (strcmp(to.domain, domain) != 0) {
-		if (strcmp(name, "presence") != 0)
-			router_bounce(r, st, "remote-server-not-found");
-		return;
-	}
-	if (strcmp(name, "presence") == 0) {
-		presence_from_client(r->srv, s, st);
-		return;
-	}
-	if (to.local[0] == '\0') {
-		/* The server itself (RFC 6120 §10.4). */
-		if (strcmp(name, "iq") == 0 && to.resource[0] == '\0')
-			router_iq_local(r, s, st, MOD_TO_SERVER);
-		else if (strcmp(name, "iq") == 0)
-			router_bounce(r, st, "service-unavailable");
-		return;
-	}
-	if (strcmp(name, "iq") == 0 && to.resource[0] == '\0' &&
-	    strcmp(to.local, s->user) == 0) {
-		router_iq_local(r, s, st, MOD_TO_ACCOUNT);
-		return;
-	}
-	if (strcmp(name, "message") == 0)
-		router_message_from(r, s, st, &to);
-	else
-		router_iq(r, s, st, &to);
 }

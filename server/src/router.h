@@ -60,7 +60,29 @@ struct session {
 	bool			 dead;		/* unbound, freed at holds 0 */
 };
 
+/*
+ * What the router must tell the layers above it about a message for a
+ * local user. dispatch.c hands them in (the module hooks and the delivery
+ * spool); each may be NULL, and the router then delivers directly.
+ */
+struct router_hooks {
+	/* Before it is spooled and delivered (adds the stanza-id). */
+	void	(*message_in)(struct server *, const char *user,
+		    struct stanza *);
+	/* Write it to user's spool in this batch: its seq, -1 on error. */
+	int64_t	(*spool)(struct server *, const char *user, struct stanza *,
+		    const char *resource);
+	/* After the commit: hand a spooled message to s, now or later. */
+	void	(*live)(struct server *, struct session *, struct stanza *,
+		    int64_t tag);
+	/* After it was routed to got[0..n) (received carbons). */
+	void	(*delivered)(struct server *, const char *user,
+		    struct stanza *, struct session *const *got, size_t n);
+};
+
 struct router	*router_new(struct server *);
+void		 router_set_hooks(struct router *,
+		    const struct router_hooks *);
 void		 router_free(struct router *);
 
 /*
@@ -75,6 +97,8 @@ struct session	*router_bind(struct router *, const char *user,
  * deferred work holds it, only the struct stays, marked dead.
  */
 void		 router_unbind(struct router *, struct session *);
+/* XEP-0198 resume: the session's stream is now arg (same ops). */
+void		 router_rebind(struct session *, void *arg);
 /* Keep an unbound session's struct until the matching release. */
 void		 router_hold(struct session *);
 void		 router_release(struct session *);
@@ -99,9 +123,6 @@ void		 router_send_spooled(struct session *, struct stanza *,
  * get an ack); presence and iqs go out.
  */
 void		 router_flush(struct router *, bool committed);
-/* A stanza from a bound client: from is stamped, to checked, routed. */
-void		 router_from_client(struct router *, struct session *,
-		    struct stanza *);
 /* Deliver a stanza (stamped by the server) to its local 'to'. */
 void		 router_deliver(struct router *, struct stanza *);
 /*
@@ -112,6 +133,20 @@ int		 router_account_known(struct router *, const char *local);
 /* Send an error reply for st back to its sender (if st allows one). */
 void		 router_bounce(struct router *, const struct stanza *,
 		    const char *cond);
+/*
+ * A message nobody can take and that is not spooled: the error RFC 6121
+ * §8.5.2.2 asks for, or nothing (headline, error, a bare chat state).
+ * known is router_account_known()'s answer for its recipient.
+ */
+void		 router_undeliverable(struct router *, struct stanza *,
+		    int known);
+/* The message's type, "normal" if absent (RFC 6121 §5.2.2). */
+const char	*router_msgtype(const struct stanza *);
+/*
+ * The message goes to the spool: chat or normal, not XEP-0334 no-store,
+ * not a XEP-0085 chat state alone.
+ */
+bool		 router_spoolable(const struct stanza *);
 
 /*
  * RFC 6121 §8.5.2.1: which sessions of one bare JID get a message of

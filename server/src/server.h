@@ -15,10 +15,10 @@ struct auth;
 struct router;
 struct ratelimit;
 struct c2s;
-struct dict;
-struct ev_timer;
+struct c2s_sm;
+struct mam;
 struct offline;
-struct c2s_sm_ended;
+struct module;
 
 struct server {
 	struct ev		*ev;
@@ -27,16 +27,14 @@ struct server {
 	struct auth		*auth;
 	SSL_CTX			*tls;		/* swapped on SIGHUP */
 	struct router		*router;
+	const struct module *const *modules; /* modules.c's table */
 	struct ratelimit	*rl_addr;	/* failed logins per address */
 	struct ratelimit	*rl_account;	/* failed logins per account */
 	struct c2s		*clients;	/* every open c2s stream */
-	struct dict		*sm_ids;	/* XEP-0198 id -> resumable c2s */
-	struct dict		*sm_expired;	/* ended id -> uint32_t final h */
-	struct c2s		*sm_acks;	/* owe an <a/> after commit */
-	struct c2s		*sm_dirty;	/* handled stanzas this turn */
-	struct c2s_sm_ended	*sm_ended_dirty; /* final h after commit */
-	struct ev_timer		*mam_expiry;	/* XEP-0313 retention */
-	struct offline		*offline;	/* mod_offline.c's state */
+	/* Each owner's state, opaque here, made by its own init. */
+	struct c2s_sm		*sm;		/* c2s_sm.c: XEP-0198 */
+	struct mam		*mam;		/* mod_mam.c */
+	struct offline		*offline;	/* mod_offline.c */
 	uint64_t		 next_id;	/* session ids, never reused */
 	unsigned		 nclients;	/* open c2s streams */
 	int			 shutting_down;

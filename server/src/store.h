@@ -8,8 +8,6 @@
  * Return values: 0 success, -1 error, unless a function says otherwise:
  * a test returns 1 found (or true), 0 absent, -1 error; a function that
  * counts or adds a row returns the count or the row's seq, -1 on error.
- * One exception, kept because its callers test it that way:
- * store_roster_item() returns 0 found, 1 absent.
  */
 #ifndef XMPPD_STORE_H
 #define XMPPD_STORE_H
@@ -88,7 +86,7 @@ int		 store_marker_write(const char *path);
 /* All items of user's roster; *items malloc'd (store_roster_free). */
 int		 store_roster_get(struct store *, const char *user,
 		    struct store_roster_item **items, size_t *n);
-/* One item: 0 found, 1 absent, -1 error. */
+/* One item: 1 found, 0 absent, -1 error. */
 int		 store_roster_item(struct store *, const char *user,
 		    const char *jid, struct store_roster_item *out);
 /* Insert or replace one item (groups included). */

@@ -114,7 +114,7 @@ store_roster_get(struct store *st, const char *user,
 	return ret;
 }
 
-/* One roster item into *out (cleared first): 0 found, 1 absent, -1. */
+/* One roster item into *out (cleared first): 1 found, 0 absent, -1. */
 int
 store_roster_item(struct store *st, const char *user, const char *jid,
     struct store_roster_item *out)
@@ -129,12 +129,12 @@ store_roster_item(struct store *st, const char *user, const char *jid,
 	    store_roster_rows(st, q, __func__, &items, &n) == -1)
 		goto done;
 	if (n == 0) {
-		ret = 1;
+		ret = 0;
 		goto done;
 	}
 	*out = items[0];
 	memset(&items[0], 0, sizeof(items[0]));
-	ret = 0;
+	ret = 1;
  done:
 	store_q_done(q);
 	store_roster_free(items, n);
