@@ -4,7 +4,7 @@
 #   make test       everything CI runs (ci/test.sh): lint, unit suites,
 #                   integration, appliance and testbed
 #   make run        xmppd in the foreground on the development defaults
-#   make lint       cppcheck, shellcheck
+#   make lint       cppcheck, shellcheck, call-graph cycles, pyflakes
 #   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each
 BUILD	:= $(CURDIR)/build
 PYTHON	:= /usr/bin/python3

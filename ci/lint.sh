@@ -1,6 +1,7 @@
 #!/bin/sh
 # make lint: static checks that CI enforces. cppcheck over the C sources
-# and tests, shellcheck over every shell script in the tree, pyflakes over
+# and tests, shellcheck over every shell script in the tree, no cycle in
+# the file-level call and include graphs (ci/callgraph.py), pyflakes over
 # every Python file (tests, testbed, bench).
 set -u
 
@@ -28,6 +29,20 @@ if [ -n "$scripts" ]; then
 	# shellcheck disable=SC2086 # file names have no spaces (checked by git)
 	shellcheck -x $scripts || rc=1
 fi
+
+echo "-- call and include graphs (no cycle: docs/design.md)"
+/usr/bin/python3 ci/callgraph.py --self-test || rc=1
+if make -s all >/dev/null; then
+	/usr/bin/python3 ci/callgraph.py build/obj server/src || rc=1
+else
+	echo "lint: make all failed, the call graph needs the objects" >&2
+	rc=1
+fi
+
+echo "-- function length"
+# shellcheck disable=SC2046 # file names have no spaces (checked by git)
+/usr/bin/python3 ci/funclen.py 60 $(git ls-files -co --exclude-standard \
+    -- 'server/src/*.c') || rc=1
 
 echo "-- pyflakes"
 pyfiles=$(git ls-files -co --exclude-standard -- '*.py')
