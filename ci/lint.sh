@@ -44,6 +44,23 @@ echo "-- function length"
 /usr/bin/python3 ci/funclen.py 60 $(git ls-files -co --exclude-standard \
     -- 'server/src/*.c') || rc=1
 
+echo "-- systemd unit sandbox (exposure at most 2.0: docs/security.md)"
+if command -v systemd-analyze >/dev/null; then
+	# --threshold is in tenths: 20 = 2.0. --offline reads the file alone.
+	systemd-analyze security --offline=yes --threshold=20 \
+	    server/debian/xmppd.service >/dev/null 2>&1 || {
+		echo "lint: xmppd.service's exposure is above 2.0:" >&2
+		systemd-analyze security --offline=yes \
+		    server/debian/xmppd.service 2>&1 | tail -n 1 >&2
+		rc=1
+	}
+	systemd-analyze security --offline=yes server/debian/xmppd.service \
+	    2>/dev/null | tail -n 1
+else
+	echo "lint: systemd-analyze missing (package systemd)" >&2
+	rc=1
+fi
+
 echo "-- pyflakes"
 pyfiles=$(git ls-files -co --exclude-standard -- '*.py')
 if [ -n "$pyfiles" ]; then
