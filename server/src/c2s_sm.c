@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "dict.h"
 #include "ev.h"
+#include "jid.h"
 #include "log.h"
 #include "module.h"
 #include "proto.h"
@@ -572,6 +573,50 @@ c2s_sm_finish(struct c2s *c)
 	}
 	sm_queue_free(c->smq);
 	c->smq = NULL;
+}
+
+/* The hibernating session of user that was heard from longest ago. */
+static struct c2s *
+c2s_sm_oldest_hibernating(struct server *srv, const struct session_ops *ops,
+    const char *bare)
+{
+	struct session	*s;
+	struct c2s	*c, *oldest = NULL;
+
+	for (s = router_sessions(srv->router, bare); s != NULL; s = s->next) {
+		if (s->ops != ops || s->dead)
+			continue;
+		c = s->arg;
+		if (c->state == C2S_HIBERNATED &&
+		    (oldest == NULL || c->last_in < oldest->last_in))
+			oldest = c;
+	}
+	return oldest;
+}
+
+bool
+c2s_sm_make_room(struct server *srv, const struct session_ops *ops,
+    const char *user, const char *res)
+{
+	char		 bare[JID_MAX + 1], full[JID_MAX + JID_PART_MAX + 2];
+	struct c2s	*c;
+	size_t		 max = srv->cfg->max_sessions_per_user;
+
+	snprintf(bare, sizeof(bare), "%s@%s", user, srv->cfg->domain);
+	snprintf(full, sizeof(full), "%s/%s", bare, res);
+	/* router_bind replaces it (<conflict/>, or the end of a
+	 * hibernating one): the count does not grow. */
+	if (router_session(srv->router, full) != NULL)
+		return true;
+	/* Each pass ends one session: at most max passes. */
+	while (router_nsessions(srv->router, bare) >= max) {
+		if ((c = c2s_sm_oldest_hibernating(srv, ops, bare)) == NULL)
+			return false;
+		log_info("c2s=%016" PRIx64 " hibernating session ends for a "
+		    "new login jid=%s", c->id, c->sess->full);
+		sm_io_teardown(c, "hibernation replaced");
+	}
+	return true;
 }
 
 const char *

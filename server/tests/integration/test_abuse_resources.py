@@ -14,6 +14,7 @@ import time
 
 from daemon import DOMAIN
 from rawxmpp import NS_CLIENT, RawStream, q, stanza_error
+from test_sm import SMStream, body, chat, connect, drop, is_msg
 
 NS_ROSTER = "jabber:iq:roster"
 NS_SM = "urn:xmpp:sm:3"
@@ -109,3 +110,73 @@ def test_out_of_descriptors_pauses_accept(make_daemon):
                 raise
             time.sleep(0.2)
     d.wait_log("accept resumed", timeout=5)
+
+
+# -- 3. hibernated sessions and the per-user cap ------------------------------
+
+MAX_SESSIONS = 10	# max-sessions-per-user's default
+
+
+def _hibernate_all(server, user, n):
+    """n resumable sessions of user whose links drop: all hibernate."""
+    start = server.log_size()
+    for i in range(n):
+        s = connect(server, user, f"r{i}", presence=True)
+        drop(s)
+    deadline = time.monotonic() + 10
+    while server.stderr()[start:].count("hibernating jid=") < n:
+        assert time.monotonic() < deadline, "sessions did not hibernate"
+        time.sleep(0.05)
+
+
+def test_hibernated_sessions_give_way_to_a_new_login(make_daemon):
+    """Dropped resumable sessions fill the per-user cap: a new login ends
+    the one heard from longest ago instead of getting resource-constraint;
+    binding a hibernating resource replaces it, and what it had not
+    acknowledged is still spooled for the next login."""
+    server = make_daemon()
+    _hibernate_all(server, "alice", MAX_SESSIONS)
+    bob = connect(server, "bob", "desk", enable=False)
+    try:
+        # Queued to the hibernating sessions, unacknowledged: spooled.
+        chat(bob, f"alice@{DOMAIN}/r3", "for-r3")
+        bob.ping()
+        start = server.log_size()
+        # A login under a new resource: the oldest hibernating one goes.
+        assert legit_message(server, body="over-the-cap") < LEGIT_TIMEOUT
+        server.wait_log("reason=hibernation replaced", start)
+        assert "hibernating session ends for a new login" in \
+            server.stderr()[start:]
+        # Binding a hibernating resource replaces it; the message it
+        # held comes from the spool.
+        n = RawStream("127.0.0.1", server.port())
+        n.login("alice", "wonderland", resource="r3", presence=True)
+        m = n.wait_for(lambda e: is_msg(e) and body(e) == "for-r3")
+        assert m is not None
+        n.close()
+        assert rss_kb(server.pid) < RSS_BOUND_KB
+    finally:
+        bob.close()
+
+
+def test_live_sessions_still_hit_the_cap(make_daemon):
+    """Live sessions are never ended for a new one: past the cap a bind
+    gets resource-constraint, and other users are not affected."""
+    server = make_daemon()
+    live = []
+    try:
+        for i in range(MAX_SESSIONS):
+            live.append(connect(server, "carol", f"l{i}", enable=False))
+        s = SMStream("127.0.0.1", server.port())
+        s.authenticate("carol")
+        s.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:"
+               "ns:xmpp-bind'><resource>extra</resource></bind></iq>")
+        r = s.wait_for(lambda e: e.get("id") == "b1")
+        assert r.get("type") == "error"
+        assert stanza_error(r) == "resource-constraint"
+        s.close()
+        assert legit_message(server) < LEGIT_TIMEOUT
+        assert rss_kb(server.pid) < RSS_BOUND_KB
+    finally:
+        for s in live:
+            s.close()
