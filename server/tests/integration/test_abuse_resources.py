@@ -112,6 +112,111 @@ def test_out_of_descriptors_pauses_accept(make_daemon):
     d.wait_log("accept resumed", timeout=5)
 
 
+# -- 2. per-user and per-session state ----------------------------------------
+
+def _no_error_before_ping(s):
+    """Every stanza that arrives before a ping's answer; none may be an
+    error."""
+    s.send(f"<iq type='get' id='bar' to='{DOMAIN}'>"
+           "<ping xmlns='urn:xmpp:ping'/></iq>")
+    seen = []
+    while True:
+        el = s.next_element()
+        if el.get("id") == "bar":
+            break
+        seen.append(el)
+    errors = [e for e in seen if e.get("type") == "error"]
+    assert not errors, errors
+
+
+def test_directed_presence_targets_are_capped(make_daemon):
+    """Directed presence to any number of JIDs (existing or not) was
+    remembered per session without limit; past max-directed-presence a
+    new target gets policy-violation, known targets still work."""
+    server = make_daemon(extra_conf="max-directed-presence 5\n")
+    a = RawStream("127.0.0.1", server.port())
+    try:
+        a.login("alice", "wonderland", resource="spray", presence=True)
+        for i in range(5):
+            a.send(f"<presence to='ghost{i}@{DOMAIN}'/>")
+        _no_error_before_ping(a)
+        a.send(f"<presence to='ghost5@{DOMAIN}' id='over'/>")
+        r = a.wait_for(lambda e: e.get("id") == "over")
+        assert r.get("type") == "error"
+        assert stanza_error(r) == "policy-violation"
+        # A target already listed is not a new one; an unavailable one
+        # frees its place.
+        a.send(f"<presence to='ghost0@{DOMAIN}'/>")
+        a.send(f"<presence to='ghost1@{DOMAIN}' type='unavailable'/>")
+        a.send(f"<presence to='ghost6@{DOMAIN}'/>")
+        _no_error_before_ping(a)
+        assert legit_message(server) < LEGIT_TIMEOUT
+        assert rss_kb(server.pid) < RSS_BOUND_KB
+    finally:
+        a.close()
+
+
+def _roster_set(s, jid, remove=False):
+    sub = " subscription='remove'" if remove else ""
+    return s.iq(f"<query xmlns='{NS_ROSTER}'><item jid='{jid}'{sub}/>"
+                "</query>", to=None, type_="set")
+
+
+def test_roster_items_are_capped(make_daemon):
+    """A roster grew without limit (every presence update walks it); past
+    max-roster-items a new item gets not-allowed, by roster set or by a
+    subscription request; changing or removing items still works."""
+    server = make_daemon(extra_conf="max-roster-items 5\n")
+    a = RawStream("127.0.0.1", server.port())
+    try:
+        a.login("alice", "wonderland", resource="hoard")
+        for i in range(5):
+            assert _roster_set(a, f"c{i}@{DOMAIN}").get("type") == "result"
+        r = _roster_set(a, f"c5@{DOMAIN}")
+        assert r.get("type") == "error"
+        assert stanza_error(r) == "not-allowed"
+        a.send(f"<presence to='c6@{DOMAIN}' type='subscribe' id='sub'/>")
+        r = a.wait_for(lambda e: e.get("id") == "sub")
+        assert stanza_error(r) == "not-allowed"
+        # An item already there may change; removing one makes room.
+        assert _roster_set(a, f"c0@{DOMAIN}").get("type") == "result"
+        assert _roster_set(a, f"c1@{DOMAIN}", remove=True).get("type") \
+            == "result"
+        assert _roster_set(a, f"c5@{DOMAIN}").get("type") == "result"
+        roster = a.iq(f"<query xmlns='{NS_ROSTER}'/>", to=None)
+        items = roster.findall(f"{q(NS_ROSTER, 'query')}/"
+                               f"{q(NS_ROSTER, 'item')}")
+        assert len(items) == 5
+        assert legit_message(server) < LEGIT_TIMEOUT
+        assert rss_kb(server.pid) < RSS_BOUND_KB
+    finally:
+        a.close()
+
+
+def test_ended_sessions_are_remembered_oldest_out(make_daemon):
+    """The final h of ended resumable sessions was kept for the first
+    4,096 and never again; now every ending is recorded and past
+    sm-resume-memory the oldest record goes."""
+    server = make_daemon(extra_conf="sm-hibernate 1\nsm-resume-memory 2\n")
+    ids = []
+    for i in range(3):
+        start = server.log_size()
+        s = connect(server, "alice", f"e{i}")
+        ids.append(s.enabled.get("id"))
+        s.ping()
+        drop(s)
+        server.wait_log("reason=hibernation expired", start)
+    for previd, remembered in zip(ids, (False, True, True)):
+        n = SMStream("127.0.0.1", server.port())
+        n.authenticate("alice")
+        res = n.resume(previd, 0)
+        assert res.tag == q(NS_SM, "failed")
+        assert (res.get("h") is not None) == remembered, previd
+        n.close()
+    assert legit_message(server) < LEGIT_TIMEOUT
+    assert rss_kb(server.pid) < RSS_BOUND_KB
+
+
 # -- 3. hibernated sessions and the per-user cap ------------------------------
 
 MAX_SESSIONS = 10	# max-sessions-per-user's default
