@@ -13,7 +13,7 @@ import socket
 import time
 
 from daemon import DOMAIN
-from rawxmpp import NS_CLIENT, RawStream, q, stanza_error
+from rawxmpp import NS_CLIENT, RawStream, StreamClosed, q, stanza_error
 from test_sm import SMStream, body, chat, connect, drop, is_msg
 
 NS_ROSTER = "jabber:iq:roster"
@@ -105,7 +105,7 @@ def test_out_of_descriptors_pauses_accept(make_daemon):
         try:
             legit_message(d)
             break
-        except (OSError, AssertionError, TimeoutError):
+        except (OSError, AssertionError, TimeoutError, StreamClosed):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
