@@ -528,7 +528,7 @@ c2s_bind(struct c2s *c, struct stanza *st)
 {
 	struct server	*srv = c->srv;
 	struct stanza	*b, *r;
-	char		 res[JID_PART_MAX + 1], bare[JID_MAX + 1];
+	char		 res[JID_PART_MAX + 1];
 	const char	*want, *type = stanza_attr(st, "type");
 
 	if (strcmp(stanza_name(st), "iq") != 0 ||
@@ -549,9 +549,8 @@ c2s_bind(struct c2s *c, struct stanza *st)
 		c2s_iq_error(c, st, "bad-request");
 		return;
 	}
-	jid_join(c->user, srv->cfg->domain, bare, sizeof(bare));
-	if (router_nsessions(srv->router, bare) >=
-	    srv->cfg->max_sessions_per_user) {
+	/* Hibernating sessions give way to a live login. */
+	if (!c2s_sm_make_room(srv, &c2s_session_ops, c->user, res)) {
 		c2s_iq_error(c, st, "resource-constraint");
 		return;
 	}

@@ -15,6 +15,7 @@ struct conn;
 struct xmlp;
 struct sasl;
 struct session;
+struct session_ops;
 struct ev_timer;
 struct stanza;
 struct sm_queue;
@@ -117,5 +118,14 @@ void	c2s_sm_undirty(struct c2s *);
 void	c2s_sm_final_ack(struct c2s *);
 /* Periodic: ask for an ack if stanzas are waiting for one. */
 void	c2s_sm_tick(struct c2s *);
+/*
+ * Before binding resource res for user: whether there is room under
+ * max-sessions-per-user. A resource already bound is replaced (no room
+ * needed); at the cap, hibernating sessions of the user (those of ops,
+ * the stream's own session_ops) end, the longest silent first, as if
+ * their hibernation expired. false: the cap is held by live sessions.
+ */
+bool	c2s_sm_make_room(struct server *, const struct session_ops *ops,
+	    const char *user, const char *res);
 
 #endif

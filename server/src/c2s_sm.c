@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "dict.h"
 #include "ev.h"
+#include "jid.h"
 #include "log.h"
 #include "module.h"
 #include "proto.h"
@@ -41,8 +42,6 @@
 
 /* Stanzas we send before asking for an ack ourselves. */
 #define SM_REQUEST_EVERY	8
-/* Ended sessions whose final h we still tell a late <resume/>. */
-#define SM_EXPIRED_MAX		4096
 /* A stream without XEP-0198: spooled messages while its output holds
  * less than this, so many per turn. */
 #define SM_NOACK_ROOM		(64 * 1024)
@@ -60,6 +59,8 @@ struct c2s_sm_ended {
 	uint32_t	 h_pending;
 	struct c2s_sm_ended *dirty_next;
 	bool		 dirty;
+	char		*id;		/* its key in sm->expired */
+	struct c2s_sm_ended *fifo_next;	/* the next one ended */
 };
 
 /* Stream management's own state: srv->sm, made by c2s_sm_init. */
@@ -70,6 +71,8 @@ struct c2s_sm {
 	struct c2s		*acks;	/* owe an <a/> after commit */
 	struct c2s		*dirty;	/* handled stanzas this turn */
 	struct c2s_sm_ended	*ended_dirty; /* final h after commit */
+	/* sm->expired in the order they ended, to forget the oldest. */
+	struct c2s_sm_ended	*fifo_head, *fifo_tail;
 };
 
 void
@@ -533,26 +536,70 @@ c2s_sm_salvage_queue(struct c2s *c)
 		    "stanzas (messages stay spooled)", c->id, n);
 }
 
-/* Remember the final h of an ended resumable session, for <failed h/>. */
+static void
+c2s_sm_free_ended(void *arg, const char *key, void *value)
+{
+	struct c2s_sm_ended	*ended = value;
+
+	(void)arg;
+	(void)key;
+	free(ended->id);
+	free(ended->user);
+	free(ended);
+}
+
+/* Forget the session that ended first (and its place in ended_dirty). */
+static void
+c2s_sm_forget_oldest(struct c2s_sm *sm)
+{
+	struct c2s_sm_ended	*e = sm->fifo_head, **pp;
+
+	if ((sm->fifo_head = e->fifo_next) == NULL)
+		sm->fifo_tail = NULL;
+	if (e->dirty)
+		for (pp = &sm->ended_dirty; *pp != NULL;
+		    pp = &(*pp)->dirty_next)
+			if (*pp == e) {
+				*pp = e->dirty_next;
+				break;
+			}
+	dict_del(sm->expired, e->id);
+	c2s_sm_free_ended(NULL, NULL, e);
+}
+
+/*
+ * Remember the final h of an ended resumable session, for <failed h/>.
+ * Every ending is recorded; past sm-resume-memory the oldest record is
+ * forgotten (a client that comes back that late resends from its own
+ * count, which only costs duplicates).
+ */
 static void
 c2s_sm_remember(struct c2s *c)
 {
 	struct server		*srv = c->srv;
+	struct c2s_sm		*sm = srv->sm;
 	struct c2s_sm_ended	*ended;
 
-	if (dict_count(srv->sm->expired) >= SM_EXPIRED_MAX)
-		return;
+	while (sm->fifo_head != NULL &&
+	    dict_count(sm->expired) >= srv->cfg->sm_resume_memory)
+		c2s_sm_forget_oldest(sm);
 	ended = xcalloc(1, sizeof(*ended));
 	ended->h = c->h_committed;
 	ended->user = xstrdup(c->user);
+	ended->id = xstrdup(c->sm_id);
 	if (c->dirty) {
 		/* Stanzas of this turn count once the turn commits. */
 		ended->dirty = true;
 		ended->h_pending = c->h_in;
-		ended->dirty_next = srv->sm->ended_dirty;
-		srv->sm->ended_dirty = ended;
+		ended->dirty_next = sm->ended_dirty;
+		sm->ended_dirty = ended;
 	}
-	dict_set(srv->sm->expired, c->sm_id, ended);
+	if (sm->fifo_tail != NULL)
+		sm->fifo_tail->fifo_next = ended;
+	else
+		sm->fifo_head = ended;
+	sm->fifo_tail = ended;
+	dict_set(sm->expired, ended->id, ended);
 }
 
 void
@@ -572,6 +619,50 @@ c2s_sm_finish(struct c2s *c)
 	}
 	sm_queue_free(c->smq);
 	c->smq = NULL;
+}
+
+/* The hibernating session of user that was heard from longest ago. */
+static struct c2s *
+c2s_sm_oldest_hibernating(struct server *srv, const struct session_ops *ops,
+    const char *bare)
+{
+	struct session	*s;
+	struct c2s	*c, *oldest = NULL;
+
+	for (s = router_sessions(srv->router, bare); s != NULL; s = s->next) {
+		if (s->ops != ops || s->dead)
+			continue;
+		c = s->arg;
+		if (c->state == C2S_HIBERNATED &&
+		    (oldest == NULL || c->last_in < oldest->last_in))
+			oldest = c;
+	}
+	return oldest;
+}
+
+bool
+c2s_sm_make_room(struct server *srv, const struct session_ops *ops,
+    const char *user, const char *res)
+{
+	char		 bare[JID_MAX + 1], full[JID_MAX + JID_PART_MAX + 2];
+	struct c2s	*c;
+	size_t		 max = srv->cfg->max_sessions_per_user;
+
+	snprintf(bare, sizeof(bare), "%s@%s", user, srv->cfg->domain);
+	snprintf(full, sizeof(full), "%s/%s", bare, res);
+	/* router_bind replaces it (<conflict/>, or the end of a
+	 * hibernating one): the count does not grow. */
+	if (router_session(srv->router, full) != NULL)
+		return true;
+	/* Each pass ends one session: at most max passes. */
+	while (router_nsessions(srv->router, bare) >= max) {
+		if ((c = c2s_sm_oldest_hibernating(srv, ops, bare)) == NULL)
+			return false;
+		log_info("c2s=%016" PRIx64 " hibernating session ends for a "
+		    "new login jid=%s", c->id, c->sess->full);
+		sm_io_teardown(c, "hibernation replaced");
+	}
+	return true;
 }
 
 const char *
@@ -659,17 +750,6 @@ c2s_sm_final_ack(struct c2s *c)
 	snprintf(buf, sizeof(buf), "<a xmlns='%s' h='%" PRIu32 "'/>", NS_SM,
 	    c->h_committed);
 	sm_io_puts(c, buf);
-}
-
-static void
-c2s_sm_free_ended(void *arg, const char *key, void *value)
-{
-	struct c2s_sm_ended	*ended = value;
-
-	(void)arg;
-	(void)key;
-	free(ended->user);
-	free(ended);
 }
 
 void

@@ -120,6 +120,9 @@ static const struct config_kw config_keywords[] = {
 	UINT("max-sessions-per-user", max_sessions_per_user, 1, 1000),
 	UINT("sm-hibernate", sm_hibernate, 0, 86400),
 	UINT("sm-queue-max", sm_queue_max, 1, 100000),
+	UINT("sm-resume-memory", sm_resume_memory, 1, 1000000),
+	UINT("max-directed-presence", max_directed_presence, 1, 100000),
+	UINT("max-roster-items", max_roster_items, 1, 100000),
 	{ .name = "mam-default", .set = config_set_mam, .minargs = 1,
 	  .maxargs = 1 },
 	UINT("mam-retention-days", mam_retention_days, 0, 36500),
@@ -509,6 +512,9 @@ config_defaults(struct config *cfg)
 	cfg->max_sessions_per_user = 10;
 	cfg->sm_hibernate = 300;
 	cfg->sm_queue_max = 1000;
+	cfg->sm_resume_memory = 4096;
+	cfg->max_directed_presence = 100;
+	cfg->max_roster_items = 1000;
 	cfg->mam_default = CONFIG_MAM_ALWAYS;
 	cfg->mam_retention_days = 0;
 	cfg->mam_max_page = 100;

@@ -62,10 +62,13 @@ struct config {
 	unsigned		 max_offline;		/* spooled per user */
 	unsigned		 store_reserve;		/* MiB kept free */
 	unsigned		 max_sessions_per_user;
+	unsigned		 max_directed_presence;	/* per session */
+	unsigned		 max_roster_items;	/* per user */
 
 	/* XEP-0198 */
 	unsigned		 sm_hibernate;		/* s; 0: no resumption */
 	unsigned		 sm_queue_max;		/* unacked stanzas */
+	unsigned		 sm_resume_memory;	/* ended sessions' h */
 	/* XEP-0313 */
 	enum config_mam {
 		CONFIG_MAM_ALWAYS,

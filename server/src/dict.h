@@ -1,11 +1,14 @@
 /*
  * dict.h: a string-keyed hash table (chained, doubling), for the router's
- * JID maps. Keys are copied; values are the caller's. No I/O.
+ * JID maps and every table keyed by what clients send. Each table hashes
+ * with SipHash-2-4 under its own random key, so chosen keys cannot be
+ * made to collide. Keys are copied; values are the caller's. No I/O.
  */
 #ifndef XMPPD_DICT_H
 #define XMPPD_DICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct dict;
 
@@ -22,5 +25,10 @@ void		 dict_each(const struct dict *,
 		    void (*fn)(void *arg, const char *key, void *value),
 		    void *arg);
 void		 dict_free(struct dict *);
+/* For the tests: the longest chain (entries in one bucket); key's bucket. */
+size_t		 dict_max_chain(const struct dict *);
+size_t		 dict_bucket(const struct dict *, const char *key);
+/* SipHash-2-4 of len bytes under the 128-bit key (two little-endian words). */
+uint64_t	 dict_siphash(const uint64_t key[2], const void *, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,21 @@
 #define MAIN_RATELIMIT_KEYS	65536
 #define MAIN_SHUTDOWN_GRACE_MS	500
 #define MAIN_HEALTH_MS		1000
+/*
+ * Out of descriptors (or kernel memory), a listener stays readable while
+ * accept fails: polling it would spin the CPU and write a log line per
+ * try. The listeners are left alone for a back-off that doubles from the
+ * first to the last figure while the failures go on, and one line a
+ * second at most says how many tries failed.
+ */
+#define MAIN_ACCEPT_BACKOFF_MIN_MS	100
+#define MAIN_ACCEPT_BACKOFF_MAX_MS	1000
+#define MAIN_ACCEPT_LOG_MS		1000
+
+struct main_ctx;
 
 struct listener {
+	struct main_ctx		*m;
 	struct server		*srv;
 	const struct config_listen *cfg;
 	int			 fd;
@@ -55,6 +69,10 @@ struct main_ctx {
 	size_t			 nls;
 	struct ev_timer		*grace;		/* shutdown: flush, then stop */
 	struct ev_timer		*health;	/* store_tick */
+	struct ev_timer		*accept_timer;	/* listeners paused */
+	uint64_t		 accept_backoff; /* ms; 0: not backing off */
+	uint64_t		 accept_failed;	/* tries not yet logged */
+	uint64_t		 accept_logged;	/* ev_now of the last line */
 	int			 status;	/* exit status */
 };
 
@@ -64,6 +82,61 @@ usage(void)
 	fprintf(stderr, "usage: xmppd [-dItv] [--init] -c file\n"
 	    "       xmppd [-dv] -D    (development defaults, see README)\n");
 	exit(1);
+}
+
+/* Poll every open listener for connections again, or stop polling. */
+static void
+main_listeners_poll(struct main_ctx *m, int events)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nls; i++)
+		if (m->ls[i].io != NULL)
+			ev_io_set(m->ls[i].io, events);
+}
+
+static void
+main_accept_resume(void *arg)
+{
+	main_listeners_poll(arg, EV_READ);
+}
+
+/* accept failed for want of a resource: stop polling for a while. */
+static void
+main_accept_pause(struct main_ctx *m, int err)
+{
+	uint64_t	now = ev_now(m->srv.ev);
+
+	m->accept_failed++;
+	m->accept_backoff = m->accept_backoff == 0 ?
+	    MAIN_ACCEPT_BACKOFF_MIN_MS : m->accept_backoff * 2;
+	if (m->accept_backoff > MAIN_ACCEPT_BACKOFF_MAX_MS)
+		m->accept_backoff = MAIN_ACCEPT_BACKOFF_MAX_MS;
+	if (m->accept_logged == 0 ||
+	    now - m->accept_logged >= MAIN_ACCEPT_LOG_MS) {
+		log_warnx("accept paused: %s failed=%llu backoff_ms=%llu "
+		    "clients=%u", strerror(err),
+		    (unsigned long long)m->accept_failed,
+		    (unsigned long long)m->accept_backoff, m->srv.nclients);
+		m->accept_failed = 0;
+		m->accept_logged = now;
+	}
+	main_listeners_poll(m, 0);
+	if (m->accept_timer == NULL)
+		m->accept_timer = ev_timer_new(m->srv.ev, main_accept_resume,
+		    m);
+	ev_timer_set(m->accept_timer, m->accept_backoff);
+}
+
+/* A connection came after a pause: the back-off starts over. */
+static void
+main_accept_recovered(struct main_ctx *m)
+{
+	log_info("accept resumed failed=%llu clients=%u",
+	    (unsigned long long)m->accept_failed, m->srv.nclients);
+	m->accept_backoff = 0;
+	m->accept_failed = 0;
+	m->accept_logged = 0;
 }
 
 static void
@@ -76,11 +149,20 @@ main_on_accept(int fd, int events, void *arg)
 	(void)events;
 	for (;;) {
 		if ((cfd = net_accept(fd, peer, sizeof(peer))) == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != ECONNABORTED && errno != EINTR)
-				log_warn("accept on port %d", l->port);
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* The peer gave up or a signal came: next one. */
+			if (errno == ECONNABORTED || errno == EINTR)
+				continue;
+			/*
+			 * EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything else
+			 * that would fail again at once.
+			 */
+			main_accept_pause(l->m, errno);
 			return;
 		}
+		if (l->m->accept_backoff != 0)
+			main_accept_recovered(l->m);
 		c2s_accept(l->srv, cfd, peer, l->cfg->direct_tls);
 	}
 }
@@ -290,6 +372,7 @@ main_listen(struct main_ctx *m, const struct config *cfg)
 	size_t		 i;
 
 	for (i = 0; i < cfg->nlisten; i++) {
+		m->ls[i].m = m;
 		m->ls[i].srv = &m->srv;
 		m->ls[i].cfg = &cfg->listen[i];
 		if ((m->ls[i].fd = net_listen(cfg->listen[i].addr,
@@ -362,6 +445,7 @@ main_teardown(struct main_ctx *m)
 
 	ev_timer_free(m->grace);
 	ev_timer_free(m->health);
+	ev_timer_free(m->accept_timer);
 	main_close_listeners(m);
 	store_close(srv->store);
 	auth_close(srv->auth);

@@ -121,6 +121,11 @@ roster_update(struct server *srv, struct session *s, struct stanza *item,
 	if ((found = store_roster_item(srv->store, s->user, contact,
 	    &old)) == -1)
 		return -1;
+	/* A new item past max-roster-items (every presence update walks
+	 * the roster, so its size is CPU for each one). */
+	if (found == 0 && (rc = presence_roster_full(srv, s->user,
+	    contact)) != 0)
+		return rc == 1 ? -3 : -1;
 	/* Keep the subscription state; replace name and groups. */
 	memset(&it, 0, sizeof(it));
 	it.jid = (char *)(uintptr_t)contact;
@@ -166,7 +171,8 @@ roster_set(struct server *srv, struct session *s, struct stanza *iq)
 	} else {
 		if ((rc = roster_update(srv, s, item, contact)) != 0) {
 			router_bounce(srv->router, iq, rc == -2 ?
-			    "not-acceptable" : "internal-server-error");
+			    "not-acceptable" : rc == -3 ? "not-allowed" :
+			    "internal-server-error");
 			return MOD_HANDLED;
 		}
 		roster_push(srv, s->user, contact);

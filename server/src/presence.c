@@ -109,6 +109,22 @@ presence_share(struct server *srv, const char *from_user, const char *to,
 	}
 }
 
+int
+presence_roster_full(struct server *srv, const char *user,
+    const char *contact)
+{
+	struct store_roster_item	it;
+	int				n, found;
+
+	if ((n = store_roster_count(srv->store, user)) == -1)
+		return -1;
+	if ((unsigned)n < srv->cfg->max_roster_items)
+		return 0;
+	if ((found = store_roster_item(srv->store, user, contact, &it)) == 1)
+		store_roster_item_clear(&it);
+	return found == -1 ? -1 : found == 0;
+}
+
 /* A subscription stanza from user to contact's bare JID, both local. */
 static void
 presence_sub_event(struct server *srv, const char *user,
@@ -319,10 +335,38 @@ presence_directed(struct server *srv, struct session *s, struct stanza *p,
 	if (type == NULL) {
 		if (s->directed == NULL)
 			s->directed = dict_new();
+		/* Each target is remembered until the session ends (it is
+		 * told of the end): the list is bounded, not the presence. */
+		if (dict_get(s->directed, to) == NULL &&
+		    dict_count(s->directed) >= srv->cfg->max_directed_presence) {
+			router_bounce(srv->router, p, "policy-violation");
+			return;
+		}
 		dict_set(s->directed, to, s);
 	} else if (strcmp(type, "unavailable") == 0 && s->directed != NULL)
 		dict_del(s->directed, to);
 	router_deliver(srv->router, p);
+}
+
+/*
+ * A subscribe adds the contact to the sender's roster: not past
+ * max-roster-items (the same rule as a roster set, mod_roster.c).
+ */
+static bool
+presence_sub_room(struct server *srv, const char *user, const struct jid *j,
+    struct stanza *p, const char *type)
+{
+	char	bare[JID_MAX + 1];
+	int	full;
+
+	if (strcmp(type, "subscribe") != 0)
+		return true;
+	jid_bare(j, bare, sizeof(bare));
+	if ((full = presence_roster_full(srv, user, bare)) == 0)
+		return true;
+	router_bounce(srv->router, p, full == 1 ? "not-allowed" :
+	    "internal-server-error");
+	return false;
 }
 
 /* Presence from a bound client, to already validated as local. */
@@ -348,8 +392,10 @@ presence_from_client(struct server *srv, struct session *s,
 			return;
 		}
 		/* Subscriptions address the bare JID (RFC 6121 §3.1.1). */
-		if (jid_parse(to, &j) == 0 && j.local[0] != '\0')
-			presence_sub_event(srv, s->user, j.local, type);
+		if (jid_parse(to, &j) == 0 && j.local[0] != '\0') {
+			if (presence_sub_room(srv, s->user, &j, p, type))
+				presence_sub_event(srv, s->user, j.local, type);
+		}
 		return;
 	}
 	if (type != NULL && strcmp(type, "probe") == 0)

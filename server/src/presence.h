@@ -17,5 +17,12 @@ void	presence_from_client(struct server *, struct session *,
  * (used by roster removal, RFC 6121 §2.5.2). */
 void	presence_subscription(struct server *, struct session *,
 	    const char *contact, const char *type);
+/*
+ * Whether adding contact (a bare JID) to user's roster would pass
+ * max-roster-items: 1 if contact is new and the roster is full, 0 if it
+ * may be stored, -1 on a store error.
+ */
+int	presence_roster_full(struct server *, const char *user,
+	    const char *contact);
 
 #endif

@@ -90,6 +90,8 @@ int		 store_roster_get(struct store *, const char *user,
 int		 store_roster_item(struct store *, const char *user,
 		    const char *jid, struct store_roster_item *out);
 /* Insert or replace one item (groups included). */
+/* How many items user's roster has, or -1. */
+int		 store_roster_count(struct store *, const char *user);
 int		 store_roster_put(struct store *, const char *user,
 		    const struct store_roster_item *);
 int		 store_roster_del(struct store *, const char *user,

@@ -3,6 +3,7 @@
  * subscription requests and known accounts, behind store.h. A roster item
  * and its groups are one write: a failure leaves neither.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,26 @@ store_roster_item(struct store *st, const char *user, const char *jid,
  done:
 	store_q_done(q);
 	store_roster_free(items, n);
+	return ret;
+}
+
+int
+store_roster_count(struct store *st, const char *user)
+{
+	sqlite3_stmt	*q = st->q[STORE_Q_ROSTER_COUNT];
+	sqlite3_int64	 n;
+	int		 ret = -1;
+
+	if (store_bind_keys(st, q, __func__, user, NULL) == -1)
+		goto done;
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		store_warn(st, __func__);
+		goto done;
+	}
+	n = sqlite3_column_int64(q, 0);
+	ret = n > INT_MAX ? INT_MAX : (int)n;
+ done:
+	store_q_done(q);
 	return ret;
 }
 

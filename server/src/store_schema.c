@@ -179,6 +179,7 @@ const char *const store_sql[STORE_Q_COUNT] = {
 	    " ON CONFLICT (user, jid, grp) DO NOTHING",
 	[STORE_Q_ROSTER_DEL] = "DELETE FROM roster"
 	    " WHERE user = ?1 AND jid = ?2",
+	[STORE_Q_ROSTER_COUNT] = "SELECT count(*) FROM roster WHERE user = ?1",
 
 	[STORE_Q_USER_SEEN] = "INSERT INTO users"
 	    " (user, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?2)"

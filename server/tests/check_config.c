@@ -86,6 +86,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.radius_retries, 2);
 	ck_assert_uint_eq(cfg.sm_hibernate, 300);
 	ck_assert_uint_eq(cfg.sm_queue_max, 1000);
+	ck_assert_uint_eq(cfg.sm_resume_memory, 4096);
+	ck_assert_uint_eq(cfg.max_directed_presence, 100);
+	ck_assert_uint_eq(cfg.max_roster_items, 1000);
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ALWAYS);
 	ck_assert_uint_eq(cfg.mam_retention_days, 0);
 	ck_assert_uint_eq(cfg.mam_max_page, 100);
@@ -129,6 +132,9 @@ START_TEST(test_every_keyword)
 	    "max-sessions-per-user 3\n"
 	    "sm-hibernate 0\n"
 	    "sm-queue-max 200\n"
+	    "sm-resume-memory 64\n"
+	    "max-directed-presence 20\n"
+	    "max-roster-items 300\n"
 	    "mam-default roster\n"
 	    "mam-retention-days 365\n"
 	    "mam-max-page 20\n"
@@ -177,6 +183,9 @@ START_TEST(test_every_keyword)
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 3);
 	ck_assert_uint_eq(cfg.sm_hibernate, 0);
 	ck_assert_uint_eq(cfg.sm_queue_max, 200);
+	ck_assert_uint_eq(cfg.sm_resume_memory, 64);
+	ck_assert_uint_eq(cfg.max_directed_presence, 20);
+	ck_assert_uint_eq(cfg.max_roster_items, 300);
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ROSTER);
 	ck_assert_uint_eq(cfg.mam_retention_days, 365);
 	ck_assert_uint_eq(cfg.mam_max_page, 20);
@@ -259,6 +268,12 @@ static const struct {
 	    "max-depth: \"99999999999999999999999\" is not a number" },
 	{ "max-depth 1", "max-depth: 1 is out of range 2..1000" },
 	{ "idle-timeout 0", "idle-timeout: 0 is out of range 1..86400" },
+	{ "sm-resume-memory 0",
+	    "sm-resume-memory: 0 is out of range 1..1000000" },
+	{ "max-directed-presence 0",
+	    "max-directed-presence: 0 is out of range 1..100000" },
+	{ "max-roster-items 100001",
+	    "max-roster-items: 100001 is out of range 1..100000" },
 	{ "auth-rate-window 86401",
 	    "auth-rate-window: 86401 is out of range 1..86400" },
 	{ "max-stanza-size 1G", "max-stanza-size: \"1G\" is not a size "
