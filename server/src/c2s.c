@@ -243,8 +243,10 @@ c2s_features(struct c2s *c)
 		c2s_puts(c, buf);
 		c2s_enter_state(c, C2S_AUTH);
 	} else {
+		/* RFC 6121 §3.4: presence.c honours pre-approvals. */
 		snprintf(buf, sizeof(buf), "<stream:features><bind xmlns='%s'/>"
-		    "<session xmlns='%s'><optional/></session>%s"
+		    "<session xmlns='%s'><optional/></session>"
+		    "<sub xmlns='urn:xmpp:features:pre-approval'/>%s"
 		    "</stream:features>", NS_BIND, NS_SESSION,
 		    c2s_sm_feature(c));
 		c2s_puts(c, buf);
@@ -401,6 +403,7 @@ c2s_sasl_verify(struct c2s *c)
 {
 	struct server	*srv = c->srv;
 	char		 local[JID_PART_MAX + 1], bare[JID_MAX + 1];
+	struct jid	 az;
 	const char	*authzid = sasl_authzid(c->sasl);
 	uint64_t	 now = ev_now(srv->ev);
 
@@ -410,7 +413,10 @@ c2s_sasl_verify(struct c2s *c)
 		return;
 	}
 	jid_join(local, srv->cfg->domain, bare, sizeof(bare));
-	if (authzid[0] != '\0' && strcmp(authzid, bare) != 0) {
+	/* The authzid is compared prepared, as the authcid is (§6.3.8). */
+	if (authzid[0] != '\0' && (jid_parse(authzid, &az) == -1 ||
+	    az.resource[0] != '\0' || strcmp(az.local, local) != 0 ||
+	    strcmp(az.domain, srv->cfg->domain) != 0)) {
 		c2s_sasl_failure(c, "invalid-authzid");
 		return;
 	}

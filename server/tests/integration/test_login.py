@@ -145,3 +145,41 @@ def test_stream_to_other_domain_is_host_unknown(server):
         s.wait_closed()
     finally:
         s.close()
+
+
+def test_authzid_is_prepared_like_the_authcid(server):
+    """RFC 6120 §6.3.8: an authzid naming the same account in another
+    case is the same account."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        el = s.auth_plain("ALICE", "wonderland",
+                          authzid=f"ALICE@{DOMAIN.upper()}")
+        assert el.tag == q(NS_SASL, "success")
+        s.open()
+        assert s.bind("x").startswith(f"alice@{DOMAIN}/")
+    finally:
+        s.close()
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        assert sasl_condition(s.auth_plain(
+            "alice", "wonderland", authzid=f"bob@{DOMAIN}")) == \
+            "invalid-authzid"
+    finally:
+        s.close()
+
+
+def test_pre_approval_is_advertised(server):
+    """RFC 6121 §3.4: a server that honours pre-approvals says so in
+    the stream features after authentication."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        assert s.auth_plain("alice", "wonderland").tag == \
+            q(NS_SASL, "success")
+        features = s.open()
+        assert features.find(
+            q("urn:xmpp:features:pre-approval", "sub")) is not None
+    finally:
+        s.close()
