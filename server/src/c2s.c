@@ -336,6 +336,14 @@ c2s_sasl_failure(struct c2s *c, const char *cond)
 	c2s_enter_state(c, C2S_AUTH);
 }
 
+/* Parse what arrived during the password check (xmlp_hold()). */
+static void
+c2s_release(struct c2s *c, bool reset)
+{
+	if (xmlp_release(c->xmlp, reset) == -1 && c->state != C2S_CLOSED)
+		c2s_stream_error(c, xmlp_error(c->xmlp));
+}
+
 static void
 c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 {
@@ -357,9 +365,10 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 		c->sasl = NULL;
 		c->authed = true;
 		c->header_sent = false;
-		/* Not inside the parser: restart it now (§6.4.6). */
-		xmlp_reset(c->xmlp);
 		c2s_enter_state(c, C2S_HEADER);
+		/* §6.4.6: a new stream, starting with any header the client
+		 * pipelined after <auth/>. */
+		c2s_release(c, true);
 		return;
 	case AUTH_FAIL:
 		log_info("c2s=%016" PRIx64 " auth failed user=%s peer=%s",
@@ -378,6 +387,8 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 	c->user = NULL;
 	if (++c->auth_failures >= XMPPD_MAX_AUTH_TRIES)
 		c2s_stream_error(c, "policy-violation");
+	else
+		c2s_release(c, false);
 }
 
 /* Normalise the SASL authcid to a localpart of our domain. */
@@ -430,6 +441,9 @@ c2s_sasl_verify(struct c2s *c)
 	c->user = xstrdup(local);
 	c->auth_pending = true;
 	c2s_enter_state(c, C2S_AUTH_WAIT);
+	/* What follows <auth/> waits for the answer: it may be the new
+	 * stream's header (a pipelining client), or a retry. */
+	xmlp_hold(c->xmlp);
 	auth_verify(srv->auth, local, sasl_password(c->sasl), c2s_auth_done,
 	    c, c->id);
 	sasl_wipe(c->sasl);
