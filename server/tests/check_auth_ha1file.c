@@ -453,6 +453,37 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* auth_verify_slow: failures wait, successes do not, cancel drops. */
+START_TEST(test_slow_failures)
+{
+	uint64_t	t0;
+
+	open_auth();
+	t0 = ev_now(fx.ev);
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 1);
+	auth_verify_slow(fx.auth, "bob", "builder", 300, on_done, &fx, 2);
+	auth_verify_slow(fx.auth, "carol", "wrong", 300, on_done, &fx, 3);
+	run_until(1);
+	/* The right password comes first, without the delay. */
+	ck_assert_uint_eq(fx.answers[0].id, 2);
+	ck_assert_int_eq(fx.answers[0].result, AUTH_OK);
+	auth_cancel(fx.auth, 3);	/* waiting on its timer */
+	run_until(2);
+	ck_assert_uint_eq(fx.answers[1].id, 1);
+	ck_assert_int_eq(fx.answers[1].result, AUTH_FAIL);
+	ck_assert_uint_ge(ev_now(fx.ev) - t0, 300);
+	run_one_turn();
+	ck_assert_int_eq(fx.nanswers, 2);
+	/* Closing with a failure still waiting frees it. */
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 4);
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 5);
+	auth_close(fx.auth);
+	fx.auth = NULL;
+	run_one_turn();
+	ck_assert_int_eq(fx.nanswers, 2);
+}
+END_TEST
+
 START_TEST(test_close_drops_pending)
 {
 	open_auth();
@@ -507,6 +538,7 @@ auth_suite(void)
 	tcase_add_test(tc, test_suffix_mapping);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_close_drops_pending);
+	tcase_add_test(tc, test_slow_failures);
 	tcase_add_test(tc, test_fixture_file);
 	suite_add_tcase(s, tc);
 
