@@ -37,6 +37,7 @@ struct config {
 
 	enum config_auth	 auth;
 	char			*users_file;
+	unsigned		 users_file_max_bad_percent;	/* reload */
 	char			*realm;
 	char			*login_suffix;
 	unsigned		 auth_rate_address;	/* failures per window */

@@ -9,12 +9,13 @@ RSS stays under a stated bound. The attacker's connections come from
 daemon sees a different peer than the legitimate user on 127.0.0.1.
 """
 
+import signal
 import socket
 import time
 
 import pytest
 
-from daemon import USERS, write_atomic
+from daemon import USERS, users_line, users_text, write_atomic
 from rawxmpp import NS_CLIENT, RawStream, q, sasl_condition
 
 ATTACKER = "127.0.0.2"
@@ -156,4 +157,43 @@ def test_address_guessing_many_accounts_is_blocked(server, witness):
     assert conds[:20] == ["not-authorized"] * 20
     assert conds[20:] == ["temporary-auth-failure"] * 5
     assert owner_logs_in_and_chats(server, witness) < LOGIN_BOUND_S
+    assert rss_kb(server.pid) < max(RSS_BOUND_KB, rss0 + 20 * 1024)
+
+
+def test_broken_users_file_keeps_the_old_table(server, witness):
+    """A garbled, empty or half-written users file, picked up by SIGHUP
+    or by the change check, does not lock everybody out: the old table
+    stays and the log names the file and the bad lines."""
+    rss0 = rss_kb(server.pid)
+    good = users_text()
+    # Garbage, then SIGHUP.
+    start = server.log_size()
+    write_atomic(server.users_file, "\x00\x01garbage\nmore garbage\n")
+    server.signal(signal.SIGHUP)
+    server.wait_log("keeping", start=start)
+    assert f"{server.users_file}:2: expected login:ha1:realm:state" in \
+        server.stderr()[start:]
+    owner_logs_in_and_chats(server, witness)
+    # Half-written (cut mid-line), noticed by the change check alone.
+    start = server.log_size()
+    cut = good[:good.index("carol") + 20]
+    write_atomic(server.users_file, cut)
+    time.sleep(1.2)		# past the once-a-second stat limit
+    owner_logs_in_and_chats(server, witness)
+    server.wait_log("keeping", start=start)
+    assert "(at most 10% may be bad)" in server.stderr()[start:]
+    # Empty.
+    start = server.log_size()
+    write_atomic(server.users_file, "")
+    server.signal(signal.SIGHUP)
+    server.wait_log("keeping", start=start)
+    owner_logs_in_and_chats(server, witness)
+    # A real change still loads: carol is gone, alice stays.
+    start = server.log_size()
+    write_atomic(server.users_file,
+                 "".join(users_line(u, p, st) for u, (p, st) in
+                         USERS.items() if u != "carol"))
+    server.signal(signal.SIGHUP)
+    server.wait_log("auth file: loaded users=4", start=start)
+    owner_logs_in_and_chats(server, witness)
     assert rss_kb(server.pid) < max(RSS_BOUND_KB, rss0 + 20 * 1024)
