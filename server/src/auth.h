@@ -55,6 +55,13 @@ struct auth	*auth_open(struct ev *, const struct config *,
  */
 void		 auth_verify(struct auth *, const char *localpart,
 		    const char *pass, auth_done_cb, void *arg, uint64_t id);
+/*
+ * The same, but a failure is answered delay_ms late (0: at once); an
+ * account under attack answers its guessers slowly (c2s.c).
+ */
+void		 auth_verify_slow(struct auth *, const char *localpart,
+		    const char *pass, uint64_t delay_ms, auth_done_cb,
+		    void *arg, uint64_t id);
 void		 auth_cancel(struct auth *, uint64_t id);
 /* localpart is an account of the backend: 1, 0, -1 (cannot tell). */
 int		 auth_exists(struct auth *, const char *localpart);

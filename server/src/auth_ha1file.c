@@ -8,7 +8,10 @@
  *
  * The table is re-read on SIGHUP and when the file's inode, size or mtime
  * changes (checked at most once a second, when a login needs it). A
- * reload that cannot read the file keeps the old table. Sessions never
+ * reload that cannot read the file keeps the old table, and so does one
+ * that finds no valid line or more than users-file-max-bad-percent bad
+ * ones (a file being written, truncated or garbled): every login would
+ * fail until it is fixed. Sessions never
  * depend on the table after login, so a reload never touches them.
  *
  * Verification is a hash and a table lookup, but the answer is still
@@ -39,6 +42,7 @@
 
 #define HA1FILE_RECHECK_MS	1000	/* stat() at most this often */
 #define HA1FILE_MAX_LINE	4096	/* no real line comes close */
+#define HA1FILE_LOG_BAD		20	/* bad lines logged one by one */
 
 struct ha1_user {
 	unsigned char	ha1[16];
@@ -56,6 +60,7 @@ struct ha1file {
 	struct stat		 st;		/* of the file last loaded */
 	uint64_t		 checked;	/* ev_now() of the last stat */
 	bool			 stat_failed;	/* logged once, not per login */
+	unsigned		 max_bad_pct;	/* a reload over this is refused */
 	struct ha1_reqs		 reqs;		/* answers not yet delivered */
 };
 
@@ -211,16 +216,32 @@ ha1file_parse(struct ha1file *hf, FILE *f, size_t *skipped)
 			why = "line too long";
 		else
 			why = ha1file_line(hf, users, p);
-		if (why != NULL) {
+		if (why != NULL && ++*skipped <= HA1FILE_LOG_BAD)
 			log_warnx("%s:%u: %s, line skipped", hf->path, lineno,
 			    why);
-			(*skipped)++;
-		}
 	}
+	if (*skipped > HA1FILE_LOG_BAD)
+		log_warnx("%s: %zu more bad lines skipped", hf->path,
+		    *skipped - HA1FILE_LOG_BAD);
 	if (line != NULL)
 		OPENSSL_cleanse(line, cap);
 	free(line);
 	return users;
+}
+
+/*
+ * Whether a new table looks like a broken file rather than a real change:
+ * no valid line, or too many bad ones. Only a reload is judged: at start
+ * there is no better table to keep, and an empty file is a fresh host.
+ */
+static bool
+ha1file_suspect(const struct ha1file *hf, size_t valid, size_t bad)
+{
+	if (hf->users == NULL || dict_count(hf->users) == 0)
+		return false;
+	if (valid == 0)
+		return true;
+	return bad * 100 > (uint64_t)hf->max_bad_pct * (valid + bad);
 }
 
 /*
@@ -254,6 +275,16 @@ ha1file_load(struct ha1file *hf, const char **errstr)
 		return -1;
 	}
 	fclose(f);
+	if (ha1file_suspect(hf, dict_count(users), skipped)) {
+		snprintf(ha1file_errbuf, sizeof(ha1file_errbuf), "%s: %zu "
+		    "valid and %zu bad lines (at most %u%% may be bad), fix "
+		    "the file", hf->path, dict_count(users), skipped,
+		    hf->max_bad_pct);
+		*errstr = ha1file_errbuf;
+		ha1file_free_users(users);
+		hf->st = st;	/* not re-read until it changes again */
+		return -1;
+	}
 	ha1file_free_users(hf->users);
 	hf->users = users;
 	hf->st = st;
@@ -320,8 +351,8 @@ ha1file_open(struct ev *ev, const struct config *cfg, const char **errstr)
 	hf->ev = ev;
 	hf->path = xstrdup(cfg->users_file);
 	hf->realm = xstrdup(cfg->realm);
-	hf->users = dict_new();
 	hf->checked = ev_now(ev);
+	hf->max_bad_pct = cfg->users_file_max_bad_percent;
 	TAILQ_INIT(&hf->reqs);
 	if (ha1file_load(hf, errstr) == -1) {
 		ha1file_close(hf);

@@ -243,8 +243,10 @@ c2s_features(struct c2s *c)
 		c2s_puts(c, buf);
 		c2s_enter_state(c, C2S_AUTH);
 	} else {
+		/* RFC 6121 §3.4: presence.c honours pre-approvals. */
 		snprintf(buf, sizeof(buf), "<stream:features><bind xmlns='%s'/>"
-		    "<session xmlns='%s'><optional/></session>%s"
+		    "<session xmlns='%s'><optional/></session>"
+		    "<sub xmlns='urn:xmpp:features:pre-approval'/>%s"
 		    "</stream:features>", NS_BIND, NS_SESSION,
 		    c2s_sm_feature(c));
 		c2s_puts(c, buf);
@@ -334,12 +336,33 @@ c2s_sasl_failure(struct c2s *c, const char *cond)
 	c2s_enter_state(c, C2S_AUTH);
 }
 
+/*
+ * The key of one account from one address: a guesser is blocked for the
+ * account only where it guesses from, never the account's owner
+ * elsewhere. '/' is in no nodeprepped localpart.
+ */
+static const char *
+c2s_pair_key(struct c2s *c, const char *local, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", local, conn_peer_addr(c->conn));
+	return buf;
+}
+
+/* Parse what arrived during the password check (xmlp_hold()). */
+static void
+c2s_release(struct c2s *c, bool reset)
+{
+	if (xmlp_release(c->xmlp, reset) == -1 && c->state != C2S_CLOSED)
+		c2s_stream_error(c, xmlp_error(c->xmlp));
+}
+
 static void
 c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 {
 	struct c2s	*c = arg;
 	struct server	*srv = c->srv;
 	uint64_t	 now = ev_now(srv->ev);
+	char		 key[JID_PART_MAX + 64];
 
 	(void)id;
 	c->auth_pending = false;
@@ -349,20 +372,24 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 	case AUTH_OK:
 		log_info("c2s=%016" PRIx64 " auth ok user=%s mech=PLAIN "
 		    "peer=%s", c->id, c->user, conn_peer(c->conn));
-		ratelimit_clear(srv->rl_account, c->user);
+		ratelimit_clear(srv->rl_pair, c2s_pair_key(c, c->user, key,
+		    sizeof(key)));
 		c2s_puts(c, "<success xmlns='" NS_SASL "'/>");
 		sasl_free(c->sasl);
 		c->sasl = NULL;
 		c->authed = true;
 		c->header_sent = false;
-		/* Not inside the parser: restart it now (§6.4.6). */
-		xmlp_reset(c->xmlp);
 		c2s_enter_state(c, C2S_HEADER);
+		/* §6.4.6: a new stream, starting with any header the client
+		 * pipelined after <auth/>. */
+		c2s_release(c, true);
 		return;
 	case AUTH_FAIL:
 		log_info("c2s=%016" PRIx64 " auth failed user=%s peer=%s",
 		    c->id, c->user, conn_peer(c->conn));
 		ratelimit_fail(srv->rl_account, c->user, now);
+		ratelimit_fail(srv->rl_pair, c2s_pair_key(c, c->user, key,
+		    sizeof(key)), now);
 		ratelimit_fail(srv->rl_addr, conn_peer_addr(c->conn), now);
 		c2s_sasl_failure(c, "not-authorized");
 		break;
@@ -376,6 +403,8 @@ c2s_auth_done(void *arg, uint64_t id, enum auth_result res)
 	c->user = NULL;
 	if (++c->auth_failures >= XMPPD_MAX_AUTH_TRIES)
 		c2s_stream_error(c, "policy-violation");
+	else
+		c2s_release(c, false);
 }
 
 /* Normalise the SASL authcid to a localpart of our domain. */
@@ -400,32 +429,43 @@ static void
 c2s_sasl_verify(struct c2s *c)
 {
 	struct server	*srv = c->srv;
-	char		 local[JID_PART_MAX + 1], bare[JID_MAX + 1];
+	char		 local[JID_PART_MAX + 1], key[JID_PART_MAX + 64];
+	struct jid	 az;
 	const char	*authzid = sasl_authzid(c->sasl);
-	uint64_t	 now = ev_now(srv->ev);
+	uint64_t	 now = ev_now(srv->ev), slow;
 
 	if (c2s_authcid(c, sasl_user(c->sasl), local, sizeof(local)) == -1) {
 		ratelimit_fail(srv->rl_addr, conn_peer_addr(c->conn), now);
 		c2s_sasl_failure(c, "not-authorized");
 		return;
 	}
-	jid_join(local, srv->cfg->domain, bare, sizeof(bare));
-	if (authzid[0] != '\0' && strcmp(authzid, bare) != 0) {
+	/* The authzid is compared prepared, as the authcid is (§6.3.8). */
+	if (authzid[0] != '\0' && (jid_parse(authzid, &az) == -1 ||
+	    az.resource[0] != '\0' || strcmp(az.local, local) != 0 ||
+	    strcmp(az.domain, srv->cfg->domain) != 0)) {
 		c2s_sasl_failure(c, "invalid-authzid");
 		return;
 	}
 	if (ratelimit_blocked(srv->rl_addr, conn_peer_addr(c->conn), now) ||
-	    ratelimit_blocked(srv->rl_account, local, now)) {
+	    ratelimit_blocked(srv->rl_pair, c2s_pair_key(c, local, key,
+	    sizeof(key)), now)) {
 		log_info("c2s=%016" PRIx64 " auth rate-limited user=%s "
 		    "peer=%s", c->id, local, conn_peer(c->conn));
 		c2s_sasl_failure(c, "temporary-auth-failure");
 		return;
 	}
+	/* Guessed at from everywhere: the failures answer slowly, a right
+	 * password does not wait. */
+	slow = ratelimit_blocked(srv->rl_account, local, now) ?
+	    srv->cfg->auth_slow_delay : 0;
 	c->user = xstrdup(local);
 	c->auth_pending = true;
 	c2s_enter_state(c, C2S_AUTH_WAIT);
-	auth_verify(srv->auth, local, sasl_password(c->sasl), c2s_auth_done,
-	    c, c->id);
+	/* What follows <auth/> waits for the answer: it may be the new
+	 * stream's header (a pipelining client), or a retry. */
+	xmlp_hold(c->xmlp);
+	auth_verify_slow(srv->auth, local, sasl_password(c->sasl), slow,
+	    c2s_auth_done, c, c->id);
 	sasl_wipe(c->sasl);
 }
 

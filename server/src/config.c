@@ -97,11 +97,14 @@ static const struct config_kw config_keywords[] = {
 	{ .name = "auth", .set = config_set_auth, .minargs = 1,
 	  .maxargs = 1 },
 	STR("users-file", users_file, false),
+	UINT("users-file-max-bad-percent", users_file_max_bad_percent, 0, 100),
 	STR("realm", realm, false),
 	STR("login-suffix", login_suffix, true),
 	UINT("auth-rate-address", auth_rate_address, 0, 1000000),
 	UINT("auth-rate-account", auth_rate_account, 0, 1000000),
 	UINT("auth-rate-window", auth_rate_window, 1, 86400),
+	UINT("auth-slow-account", auth_slow_account, 0, 1000000),
+	UINT("auth-slow-delay", auth_slow_delay, 0, 60000),
 	{ .name = "radius-server", .set = config_set_radius, .minargs = 1,
 	  .maxargs = 2, .repeatable = true },
 	STR("radius-secret-file", radius_secret_file, false),
@@ -499,6 +502,9 @@ config_defaults(struct config *cfg)
 	cfg->auth_rate_address = 20;
 	cfg->auth_rate_account = 5;
 	cfg->auth_rate_window = 60;
+	cfg->users_file_max_bad_percent = 10;
+	cfg->auth_slow_account = 5;
+	cfg->auth_slow_delay = 2000;
 	cfg->radius_timeout = 2000;
 	cfg->radius_retries = 2;
 	cfg->max_stanza_size = 262144;

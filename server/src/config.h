@@ -37,11 +37,14 @@ struct config {
 
 	enum config_auth	 auth;
 	char			*users_file;
+	unsigned		 users_file_max_bad_percent;	/* reload */
 	char			*realm;
 	char			*login_suffix;
 	unsigned		 auth_rate_address;	/* failures per window */
-	unsigned		 auth_rate_account;
+	unsigned		 auth_rate_account;	/* ... per account+address */
 	unsigned		 auth_rate_window;	/* seconds */
+	unsigned		 auth_slow_account;	/* account-wide: slow down */
+	unsigned		 auth_slow_delay;	/* ms a failure waits */
 
 	/* auth radius: servers are tried in order (failover). */
 	struct config_radius {

@@ -146,6 +146,8 @@ dispatch_local(struct server *srv, struct session *s, struct stanza *st,
 			dispatch_iq_local(srv, s, st, MOD_TO_SERVER);
 		else if (strcmp(name, "iq") == 0)
 			router_bounce(srv->router, st, "service-unavailable");
+		else	/* §10.5.1: no message service here; say so */
+			router_undeliverable(srv->router, st, 0);
 		return;
 	}
 	if (strcmp(name, "iq") == 0 && to->resource[0] == '\0' &&
@@ -155,6 +157,76 @@ dispatch_local(struct server *srv, struct session *s, struct stanza *st,
 		dispatch_message(srv, s, st, to);
 	else
 		dispatch_iq_other(srv, s, st, to);
+}
+
+/*
+ * RFC 6120 §8.2.3: an iq needs an id and one of the four types, and a get
+ * or set carries exactly one payload. A broken request is answered with
+ * bad-request (the id echoed if there is one: a stream error for a
+ * single broken iq would punish a whole session); a broken result or
+ * error is dropped (never answer those). 0: valid; -1: handled.
+ */
+static int
+dispatch_iq_check(struct server *srv, struct stanza *st)
+{
+	const char		*type = stanza_attr(st, "type");
+	const struct stanza	*c;
+	size_t			 n = 0;
+	bool			 request;
+
+	if (type != NULL && (strcmp(type, "result") == 0 ||
+	    strcmp(type, "error") == 0))
+		return stanza_attr(st, "id") != NULL ? 0 : -1;
+	request = type != NULL && (strcmp(type, "get") == 0 ||
+	    strcmp(type, "set") == 0);
+	for (c = stanza_first_child(st); c != NULL && n < 2;
+	    c = stanza_next(c))
+		n++;
+	if (!request || stanza_attr(st, "id") == NULL || n != 1) {
+		router_bounce(srv->router, st, "bad-request");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A client's message: an unknown type is normal (RFC 6121 §5.2.2), and a
+ * delay stamp claiming to come from this server is the server's to add
+ * (XEP-0203): a client's would suppress the real one on spooling.
+ */
+static void
+dispatch_message_clean(struct server *srv, struct stanza *st)
+{
+	static const char *const known[] = {
+		"chat", "error", "groupchat", "headline", "normal",
+	};
+	struct stanza	*c, *next;
+	const char	*type = stanza_attr(st, "type"), *from;
+	size_t		 i;
+	bool		 ok = type == NULL;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]) && !ok; i++)
+		ok = strcmp(type, known[i]) == 0;
+	if (!ok)
+		stanza_set_attr(st, "type", "normal");
+	for (c = stanza_first_child(st); c != NULL; c = next) {
+		next = stanza_next(c);
+		if (strcmp(stanza_name(c), "delay") == 0 &&
+		    strcmp(stanza_ns(c), NS_DELAY) == 0 &&
+		    (from = stanza_attr(c, "from")) != NULL &&
+		    strcmp(from, srv->cfg->domain) == 0)
+			stanza_remove_child(st, c);
+	}
+}
+
+/* A presence nobody needs to hear was lost: unavailable (or error). */
+static bool
+dispatch_presence_quiet(const struct stanza *st)
+{
+	const char	*type = stanza_attr(st, "type");
+
+	return type != NULL && (strcmp(type, "unavailable") == 0 ||
+	    strcmp(type, "error") == 0);
 }
 
 /* Route a stanza from a bound client (RFC 6120 §8.1.1, §10). */
@@ -168,6 +240,10 @@ dispatch_from_client(struct server *srv, struct session *s,
 
 	/* RFC 6120 §8.1.2.1: the server stamps the sender's full JID. */
 	stanza_set_attr(st, "from", s->full);
+	if (strcmp(name, "iq") == 0 && dispatch_iq_check(srv, st) == -1)
+		return;
+	if (strcmp(name, "message") == 0)
+		dispatch_message_clean(srv, st);
 	if ((t = stanza_attr(st, "to")) == NULL) {
 		if (strcmp(name, "presence") == 0)
 			presence_from_client(srv, s, st);
@@ -185,7 +261,11 @@ dispatch_from_client(struct server *srv, struct session *s,
 	}
 	stanza_set_attr(st, "to", jid_full(&to, norm, sizeof(norm)));
 	if (strcmp(to.domain, srv->cfg->domain) != 0) {
-		if (strcmp(name, "presence") != 0)
+		/* No server-to-server: nothing leaves this domain. A
+		 * subscription request is told so like any other stanza;
+		 * only a directed unavailable goes unanswered. */
+		if (strcmp(name, "presence") != 0 ||
+		    !dispatch_presence_quiet(st))
 			router_bounce(srv->router, st,
 			    "remote-server-not-found");
 		return;

@@ -423,7 +423,9 @@ main_services(struct main_ctx *m, const struct config *cfg)
 		fatalx("%s", errstr);
 	srv->rl_addr = ratelimit_new(cfg->auth_rate_address,
 	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
-	srv->rl_account = ratelimit_new(cfg->auth_rate_account,
+	srv->rl_account = ratelimit_new(cfg->auth_slow_account,
+	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
+	srv->rl_pair = ratelimit_new(cfg->auth_rate_account,
 	    (uint64_t)cfg->auth_rate_window * 1000, MAIN_RATELIMIT_KEYS);
 	srv->router = router_new(srv);
 	c2s_init(srv);
@@ -451,6 +453,7 @@ main_teardown(struct main_ctx *m)
 	auth_close(srv->auth);
 	ratelimit_free(srv->rl_addr);
 	ratelimit_free(srv->rl_account);
+	ratelimit_free(srv->rl_pair);
 	module_fini(srv);
 	router_free(srv->router);
 	c2s_fini(srv);

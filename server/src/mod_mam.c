@@ -331,6 +331,49 @@ mam_page_max(const struct server *srv)
 	return srv->cfg->mam_max_page < half ? srv->cfg->mam_max_page : half;
 }
 
+static void
+mam_count_row(void *arg, const struct store_archive_row *r)
+{
+	(void)r;
+	++*(size_t *)arg;
+}
+
+/*
+ * XEP-0059 §2.6: <max>0</max> asks for the number of matching items and
+ * no item. The rows are counted, not kept.
+ */
+static void
+mam_count(struct server *srv, struct session *s, struct stanza *iq,
+    const struct mam_query *q)
+{
+	struct store_archive_query	 sq = {
+		.owner = s->user, .with = q->with, .with_bare = q->with_bare,
+		.start = q->start, .end = q->end,
+	};
+	struct stanza			*r, *fin;
+	char				 num[24];
+	size_t				 n = 0;
+
+	if ((q->after_id != NULL && mam_seq(srv, s->user, q->after_id,
+	    &sq.after_seq) != 1) || (q->before_id != NULL &&
+	    mam_seq(srv, s->user, q->before_id, &sq.before_seq) != 1)) {
+		router_bounce(srv->router, iq, "item-not-found");
+		return;
+	}
+	if (store_archive_query(srv->store, &sq, mam_count_row, &n) == -1) {
+		router_bounce(srv->router, iq, "internal-server-error");
+		return;
+	}
+	r = proto_iq_result(iq);
+	fin = stanza_new_child(r, "fin", NS_MAM);
+	if (n == 0)
+		stanza_set_attr(fin, "complete", "true");
+	snprintf(num, sizeof(num), "%zu", n);
+	mam_text_child(stanza_new_child(fin, "set", NS_RSM), "count", num);
+	router_send(s, r);
+	stanza_unref(r);
+}
+
 static enum mod_result
 mam_query(struct server *srv, struct session *s, struct stanza *iq)
 {
@@ -343,8 +386,12 @@ mam_query(struct server *srv, struct session *s, struct stanza *iq)
 
 	if (mam_query_parse(stanza_first_child(iq), mam_page_max(srv),
 	    &q, &cond, &text) == -1) {
-		router_bounce(srv->router, iq, cond);
+		router_bounce_text(srv->router, iq, cond, text);
 		return MOD_HANDLED;
+	}
+	if (q.max == 0 && q.nids == 0) {
+		mam_count(srv, s, iq, &q);
+		goto done;
 	}
 	if (mam_lookup(srv, s, &q, &p, &complete, &cond) == -1) {
 		router_bounce(srv->router, iq, cond);

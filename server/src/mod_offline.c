@@ -312,6 +312,22 @@ offline_elsewhere(struct server *srv, struct session *s,
 	return router_session(srv->router, full) != NULL;
 }
 
+/* Whether st already carries this server's delay stamp. */
+static bool
+offline_stamped(const struct stanza *st, const char *domain)
+{
+	const struct stanza	*c;
+	const char		*from;
+
+	for (c = stanza_first_child(st); c != NULL; c = stanza_next(c))
+		if (strcmp(stanza_name(c), "delay") == 0 &&
+		    strcmp(stanza_ns(c), NS_DELAY) == 0 &&
+		    (from = stanza_attr(c, "from")) != NULL &&
+		    strcmp(from, domain) == 0)
+			return true;
+	return false;
+}
+
 /* The stored message as a late delivery: its stanza-id and a delay. */
 static struct stanza *
 offline_stanza(struct server *srv, struct session *s,
@@ -326,8 +342,12 @@ offline_stanza(struct server *srv, struct session *s,
 	}
 	if (offline_sid(st, s->bare) == NULL)
 		offline_add_sid(st, s->bare, row->id);
-	/* XEP-0203: the first stamp stays (a message spooled twice). */
-	if (stanza_child(st, "delay", NS_DELAY) == NULL)
+	/*
+	 * XEP-0203: our first stamp stays (a message spooled twice). A
+	 * sender's own delay does not count: dispatch.c strips one that
+	 * claims to be ours, any other is the sender's business.
+	 */
+	if (!offline_stamped(st, srv->cfg->domain))
 		proto_add_delay(st, srv->cfg->domain, row->stamp_ms);
 	return st;
 }

@@ -96,6 +96,20 @@ proto_error(const struct stanza *st, const char *cond)
 	return r;
 }
 
+/* proto_error() with a human-readable <text/> (RFC 6120 §8.3.2). */
+struct stanza *
+proto_error_text(const struct stanza *st, const char *cond, const char *text)
+{
+	struct stanza	*r, *e, *t;
+
+	if ((r = proto_error(st, cond)) == NULL || text == NULL)
+		return r;
+	e = stanza_child(r, "error", NS_CLIENT);
+	t = stanza_new_child(e, "text", NS_STANZA_ERR);
+	stanza_add_text(t, text, strlen(text));
+	return r;
+}
+
 /* RFC 6120 §8: the three stanza kinds. */
 bool
 proto_is_stanza(const struct stanza *st)

@@ -21,6 +21,9 @@ struct stanza	*proto_iq_result(const struct stanza *iq);
  * type is looked up); NULL if st is itself an error (never answer one).
  */
 struct stanza	*proto_error(const struct stanza *st, const char *cond);
+/* The same with a <text/> explaining it (text NULL: none). */
+struct stanza	*proto_error_text(const struct stanza *st, const char *cond,
+		    const char *text);
 /* True for message/presence/iq in jabber:client. */
 bool		 proto_is_stanza(const struct stanza *);
 /* 16 random hex characters plus NUL into out[17]. */

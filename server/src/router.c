@@ -296,9 +296,17 @@ router_pick(struct session *head, const char *msgtype,
 void
 router_bounce(struct router *r, const struct stanza *st, const char *cond)
 {
+	router_bounce_text(r, st, cond, NULL);
+}
+
+/* The same, saying why in a <text/> (NULL: no text). */
+void
+router_bounce_text(struct router *r, const struct stanza *st,
+    const char *cond, const char *text)
+{
 	struct stanza	*err;
 
-	if ((err = proto_error(st, cond)) == NULL)
+	if ((err = proto_error_text(st, cond, text)) == NULL)
 		return;
 	/* The error comes from the address the sender used. */
 	router_deliver(r, err);

@@ -133,6 +133,9 @@ int		 router_account_known(struct router *, const char *local);
 /* Send an error reply for st back to its sender (if st allows one). */
 void		 router_bounce(struct router *, const struct stanza *,
 		    const char *cond);
+/* router_bounce() with a <text/> saying why (RFC 6120 §8.3.2). */
+void		 router_bounce_text(struct router *, const struct stanza *,
+		    const char *cond, const char *text);
 /*
  * A message nobody can take and that is not spooled: the error RFC 6121
  * §8.5.2.2 asks for, or nothing (headline, error, a bare chat state).

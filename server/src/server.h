@@ -29,7 +29,8 @@ struct server {
 	struct router		*router;
 	const struct module *const *modules; /* modules.c's table */
 	struct ratelimit	*rl_addr;	/* failed logins per address */
-	struct ratelimit	*rl_account;	/* failed logins per account */
+	struct ratelimit	*rl_account;	/* per account: slows down */
+	struct ratelimit	*rl_pair;	/* per account and address */
 	struct c2s		*clients;	/* every open c2s stream */
 	/* Each owner's state, opaque here, made by its own init. */
 	struct c2s_sm		*sm;		/* c2s_sm.c: XEP-0198 */

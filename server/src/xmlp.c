@@ -65,6 +65,7 @@ enum xmlp_state {
 	XMLP_RUNNING,
 	XMLP_STOPPED,		/* xmlp_stop(): feeds fail until reset */
 	XMLP_FAILED,		/* err says why */
+	XMLP_HELD,		/* xmlp_hold(): bytes kept, not parsed */
 };
 
 struct xmlp {
@@ -92,6 +93,10 @@ struct xmlp {
 	uint64_t		 reset_at;	/* ... taking effect here */
 	bool			 discard;	/* xmlp_stop() in this feed */
 	bool			 free_pending;	/* xmlp_free() in a callback */
+	bool			 hold_pending;	/* xmlp_hold() in a callback */
+	uint64_t		 hold_at;	/* ... taking effect here */
+	char			*held;		/* bytes received while held */
+	size_t			 held_len;
 	char			*scratch;	/* NUL-terminated name parts */
 	size_t			 scratch_cap;
 };
@@ -112,7 +117,7 @@ static bool
 xmlp_live(const struct xmlp *p)
 {
 	return p->state == XMLP_RUNNING && !p->reset_pending &&
-	    !p->free_pending && !p->replaying;
+	    !p->free_pending && !p->hold_pending && !p->replaying;
 }
 
 static void
@@ -614,7 +619,7 @@ xmlp_clear(struct xmlp *p)
 	free(p->hdr);
 	p->hdr = NULL;
 	p->hdr_len = 0;
-	p->reset_pending = p->discard = false;
+	p->reset_pending = p->discard = p->hold_pending = false;
 }
 
 /* Parked parsers, reset, each keeping the memory it had grown. */
@@ -731,6 +736,87 @@ xmlp_reset(struct xmlp *p)
 	return 0;
 }
 
+/*
+ * Keep len bytes for xmlp_release(); more than a stanza's worth while
+ * held is a policy-violation (the peer should be waiting).
+ */
+static int
+xmlp_keep(struct xmlp *p, const char *buf, size_t len)
+{
+	if (len > p->lim.max_stanza - p->held_len) {
+		free(p->held);
+		p->held = NULL;
+		p->held_len = 0;
+		p->state = XMLP_FAILED;
+		p->err = "policy-violation";
+		return -1;
+	}
+	if (len == 0)
+		return 0;
+	p->held = xreallocarray(p->held, p->held_len + len + 1, 1);
+	memcpy(p->held + p->held_len, buf, len);
+	p->held_len += len;
+	return 0;
+}
+
+/*
+ * The hold takes effect: the stream stands between two stanzas at
+ * hold_at, so the parser goes (a fresh one replays the header later,
+ * as after parking) and the rest of the buffer is kept.
+ */
+static int
+xmlp_hold_now(struct xmlp *p, const char *rest, size_t len)
+{
+	p->hold_pending = false;
+	if (p->xp != NULL)
+		xmlp_pool_put(p->xp);
+	p->xp = NULL;
+	p->fed = p->last_end = p->hold_at;
+	p->state = XMLP_HELD;
+	return xmlp_keep(p, rest, len);
+}
+
+/* Stop after the current stanza and keep what follows (see xmlp.h). */
+void
+xmlp_hold(struct xmlp *p)
+{
+	if (p->state != XMLP_RUNNING || p->hold_pending)
+		return;
+	if (p->depth != 1 || p->hdr == NULL) {
+		xmlp_fail(p, "internal-server-error");
+		return;
+	}
+	p->hold_at = p->in_feed ? xmlp_event_end(p) : p->fed;
+	if (p->in_feed) {
+		p->hold_pending = true;
+		xmlp_halt(p);
+	} else
+		(void)xmlp_hold_now(p, "", 0);
+}
+
+/* Parse the held bytes, in a new stream if reset (see xmlp.h). */
+int
+xmlp_release(struct xmlp *p, bool reset)
+{
+	char	*buf = p->held;
+	size_t	 len = p->held_len;
+	int	 rc = 0;
+
+	if (p->in_feed || p->state != XMLP_HELD) {
+		xmlp_fail(p, "internal-server-error");
+		return -1;
+	}
+	p->held = NULL;
+	p->held_len = 0;
+	p->state = XMLP_RUNNING;
+	if (reset && xmlp_reset_now(p) == -1)
+		rc = -1;
+	else if (len > 0)
+		rc = xmlp_feed(p, buf, len);
+	free(buf);
+	return rc;
+}
+
 /* Stop parsing now and discard the rest of the current buffer. */
 void
 xmlp_stop(struct xmlp *p)
@@ -802,6 +888,13 @@ xmlp_feed_slices(struct xmlp *p, const char *buf, size_t len)
 		status = XML_Parse(p->xp, buf + off, (int)n, XML_FALSE);
 		if (p->free_pending)
 			return 0;
+		if (p->hold_pending) {
+			skip = p->hold_at > base ? p->hold_at - base : 0;
+			if (skip > n)
+				skip = n;
+			off += (size_t)skip;
+			return xmlp_hold_now(p, buf + off, len - off);
+		}
 		if (p->reset_pending) {
 			skip = p->reset_at > base ? p->reset_at - base : 0;
 			if (p->discard || skip > n)
@@ -834,6 +927,8 @@ xmlp_feed(struct xmlp *p, const char *buf, size_t len)
 		xmlp_fail(p, "internal-server-error");
 		return -1;
 	}
+	if (p->state == XMLP_HELD)
+		return xmlp_keep(p, buf, len);
 	if (p->state != XMLP_RUNNING || xmlp_unpark(p) == -1)
 		return -1;
 	p->in_feed = true;
@@ -875,6 +970,7 @@ xmlp_free(struct xmlp *p)
 	if (p->xp != NULL)
 		xmlp_pool_put(p->xp);
 	free(p->hdr);
+	free(p->held);
 	free(p->scratch);
 	free(p);
 }

@@ -7,6 +7,7 @@
 #ifndef XMPPD_XMLP_H
 #define XMPPD_XMLP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct xmlp;
@@ -40,6 +41,20 @@ int		 xmlp_feed(struct xmlp *, const char *, size_t);
  * current buffer (STARTTLS, SASL success: RFC 6120 §5.4.3.3, §6.4.6).
  */
 void		 xmlp_stop(struct xmlp *);
+/*
+ * From inside a stanza callback, at depth 1: parse nothing after this
+ * stanza until xmlp_release(). The rest of the buffer and later feeds
+ * are kept, up to max_stanza bytes (more fails with policy-violation).
+ * For SASL: a client may pipeline its new stream header after <auth/>,
+ * and whether that header starts a new stream is known only once the
+ * asynchronous password check answers.
+ */
+void		 xmlp_hold(struct xmlp *);
+/*
+ * Not from a callback: parse what was kept, as the continuation of the
+ * stream or (reset) as a new stream. 0, or -1 as xmlp_feed().
+ */
+int		 xmlp_release(struct xmlp *, bool reset);
 /* Start a new stream (after STARTTLS / SASL success); 0 or -1. */
 int		 xmlp_reset(struct xmlp *);
 /* RFC 6120 §4.9.3 condition: not-well-formed, restricted-xml,

@@ -404,6 +404,78 @@ START_TEST(test_reload_on_sighup)
 }
 END_TEST
 
+/* A garbled, empty or half-written file does not replace a good table. */
+START_TEST(test_reload_refuses_broken_file)
+{
+	char	*log, want[192], text[2048];
+	size_t	 n;
+	int	 i;
+
+	open_auth();
+	write_file(fx.path, "garbage\n\x01\x02 more garbage\n");
+	auth_reload(fx.auth);
+	ck_assert_int_eq(verify("alice", "wonderland"), AUTH_OK);
+	write_file(fx.path, "");
+	auth_reload(fx.auth);
+	ck_assert_int_eq(verify("alice", "wonderland"), AUTH_OK);
+	/* Cut off mid-line: 2 good lines and 1 bad one is 33% bad. */
+	write_file(fx.path, "alice@debian.org:" HA1_ALICE ":" REALM
+	    ":AUTHORIZED\nbob@debian.org:" HA1_BOB ":" REALM
+	    ":AUTHORIZED\ndave@debian.org:0c8930");
+	auth_reload(fx.auth);
+	ck_assert_int_eq(verify("mallory", "refused-pw"), AUTH_FAIL);
+	ck_assert_int_eq(verify("dave", "restricted-pw"), AUTH_OK);
+	log = read_log();
+	snprintf(want, sizeof(want), "%s:1: expected login:ha1:realm:state",
+	    fx.path);
+	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in %s", want, log);
+	snprintf(want, sizeof(want), "%s:3: expected login:ha1:realm:state",
+	    fx.path);
+	ck_assert_ptr_nonnull(strstr(log, want));
+	ck_assert_ptr_nonnull(strstr(log, "keeping 4 users"));
+	ck_assert_ptr_nonnull(strstr(log, "0 valid and 0 bad lines"));
+	ck_assert_ptr_nonnull(strstr(log, "2 valid and 1 bad lines"));
+	free(log);
+	/* One bad line in eleven (9%) is within the default 10%. */
+	n = (size_t)snprintf(text, sizeof(text), "bob@debian.org:" HA1_BOB
+	    ":" REALM ":AUTHORIZED\n");
+	for (i = 0; i < 9; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "u%d@debian.org:" HA1_BOB ":" REALM ":AUTHORIZED\n", i);
+	snprintf(text + n, sizeof(text) - n, "junk\n");
+	write_file(fx.path, text);
+	auth_reload(fx.auth);
+	ck_assert_int_eq(verify("alice", "wonderland"), AUTH_FAIL);
+	ck_assert_int_eq(verify("bob", "builder"), AUTH_OK);
+}
+END_TEST
+
+/* Only so many bad lines are logged one by one. */
+START_TEST(test_bad_lines_log_bounded)
+{
+	char	*text, *log, want[192];
+	size_t	 n = 0, cap = 8192;
+	int	 i;
+
+	ck_assert_ptr_nonnull(text = malloc(cap));
+	n += (size_t)snprintf(text, cap, "alice@debian.org:" HA1_ALICE ":"
+	    REALM ":AUTHORIZED\n");
+	for (i = 0; i < 100; i++)
+		n += (size_t)snprintf(text + n, cap - n, "bad%d\n", i);
+	write_file(fx.path, text);
+	free(text);
+	open_auth();
+	log = read_log();
+	snprintf(want, sizeof(want), "%s:21: expected", fx.path);
+	ck_assert_ptr_nonnull(strstr(log, want));
+	snprintf(want, sizeof(want), "%s:22: expected", fx.path);
+	ck_assert_ptr_null(strstr(log, want));
+	ck_assert_ptr_nonnull(strstr(log, "80 more bad lines skipped"));
+	free(log);
+	ck_assert_int_eq(verify("alice", "wonderland"), AUTH_OK);
+}
+END_TEST
+
 static void
 on_later(void *arg)
 {
@@ -448,6 +520,37 @@ START_TEST(test_cancel)
 	ck_assert_uint_eq(fx.answers[0].id, 7);
 	ck_assert_uint_eq(fx.answers[1].id, 9);
 	/* And nothing for 8 arrives later either. */
+	run_one_turn();
+	ck_assert_int_eq(fx.nanswers, 2);
+}
+END_TEST
+
+/* auth_verify_slow: failures wait, successes do not, cancel drops. */
+START_TEST(test_slow_failures)
+{
+	uint64_t	t0;
+
+	open_auth();
+	t0 = ev_now(fx.ev);
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 1);
+	auth_verify_slow(fx.auth, "bob", "builder", 300, on_done, &fx, 2);
+	auth_verify_slow(fx.auth, "carol", "wrong", 300, on_done, &fx, 3);
+	run_until(1);
+	/* The right password comes first, without the delay. */
+	ck_assert_uint_eq(fx.answers[0].id, 2);
+	ck_assert_int_eq(fx.answers[0].result, AUTH_OK);
+	auth_cancel(fx.auth, 3);	/* waiting on its timer */
+	run_until(2);
+	ck_assert_uint_eq(fx.answers[1].id, 1);
+	ck_assert_int_eq(fx.answers[1].result, AUTH_FAIL);
+	ck_assert_uint_ge(ev_now(fx.ev) - t0, 300);
+	run_one_turn();
+	ck_assert_int_eq(fx.nanswers, 2);
+	/* Closing with a failure still waiting frees it. */
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 4);
+	auth_verify_slow(fx.auth, "alice", "wrong", 300, on_done, &fx, 5);
+	auth_close(fx.auth);
+	fx.auth = NULL;
 	run_one_turn();
 	ck_assert_int_eq(fx.nanswers, 2);
 }
@@ -507,6 +610,7 @@ auth_suite(void)
 	tcase_add_test(tc, test_suffix_mapping);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_close_drops_pending);
+	tcase_add_test(tc, test_slow_failures);
 	tcase_add_test(tc, test_fixture_file);
 	suite_add_tcase(s, tc);
 
@@ -518,6 +622,8 @@ auth_suite(void)
 	tcase_add_test(tc, test_open_fails_without_file);
 	tcase_add_test(tc, test_reload_on_sighup);
 	tcase_add_test(tc, test_reload_on_change);
+	tcase_add_test(tc, test_reload_refuses_broken_file);
+	tcase_add_test(tc, test_bad_lines_log_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,6 +73,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.auth_rate_address, 20);
 	ck_assert_uint_eq(cfg.auth_rate_account, 5);
 	ck_assert_uint_eq(cfg.auth_rate_window, 60);
+	ck_assert_uint_eq(cfg.auth_slow_account, 5);
+	ck_assert_uint_eq(cfg.auth_slow_delay, 2000);
 	ck_assert_uint_eq(cfg.max_stanza_size, 262144);
 	ck_assert_uint_eq(cfg.max_depth, 32);
 	ck_assert_uint_eq(cfg.max_attributes, 64);

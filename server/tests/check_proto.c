@@ -57,6 +57,28 @@ START_TEST(proto_never_answers_an_error)
 }
 END_TEST
 
+START_TEST(proto_error_text_after_condition)
+{
+	struct stanza	*in, *err, *e, *c;
+
+	in = parse("<iq type='set' id='m1' from='a@d/r' to='a@d'/>");
+	err = proto_error_text(in, "bad-request", "bad RSM <max/>");
+	e = stanza_child(err, "error", NS_CLIENT);
+	c = stanza_first_child(e);
+	ck_assert_str_eq(stanza_name(c), "bad-request");
+	c = stanza_next(c);
+	ck_assert_str_eq(stanza_name(c), "text");
+	ck_assert_str_eq(stanza_ns(c), NS_STANZA_ERR);
+	ck_assert_str_eq(stanza_text(c), "bad RSM <max/>");
+	stanza_unref(err);
+	err = proto_error_text(in, "bad-request", NULL);
+	e = stanza_child(err, "error", NS_CLIENT);
+	ck_assert_ptr_null(stanza_child(e, "text", NULL));
+	stanza_unref(err);
+	stanza_unref(in);
+}
+END_TEST
+
 START_TEST(proto_is_stanza_kinds)
 {
 	struct stanza	*m = parse("<message/>"), *x = parse("<r xmlns='urn:xmpp:sm:3'/>");
@@ -101,6 +123,7 @@ proto_suite(void)
 
 	tcase_add_test(tc, proto_error_swaps_and_types);
 	tcase_add_test(tc, proto_never_answers_an_error);
+	tcase_add_test(tc, proto_error_text_after_condition);
 	tcase_add_test(tc, proto_is_stanza_kinds);
 	tcase_add_test(tc, proto_ids_and_delay);
 	tcase_add_test(tc, proto_parse_stanza_rejects_two);

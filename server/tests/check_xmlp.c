@@ -20,7 +20,8 @@
 #define END	"</stream:stream>"
 
 enum rec_action {
-	REC_NONE, REC_STOP, REC_RESET, REC_STOP_RESET, REC_FREE, REC_FEED
+	REC_NONE, REC_STOP, REC_RESET, REC_STOP_RESET, REC_FREE, REC_FEED,
+	REC_HOLD
 };
 
 struct rec {
@@ -86,6 +87,9 @@ rec_stanza(void *arg, struct stanza *st)
 		break;
 	case REC_FEED:
 		r->feed_rc = xmlp_feed(r->p, "<x/>", 4);
+		break;
+	case REC_HOLD:
+		xmlp_hold(r->p);
 		break;
 	case REC_NONE:
 		break;
@@ -773,6 +777,66 @@ START_TEST(xmlp_stop_in_callback)
 }
 END_TEST
 
+/* SASL: what follows <auth/> waits for the asynchronous answer. */
+START_TEST(xmlp_hold_then_reset)
+{
+	struct rec	*r = rec_new(NULL);
+
+	r->act = REC_HOLD;
+	r->act_at = 1;
+	ck_assert_int_eq(feed_str(r, HDR "<auth>x</auth>" HDR), 0);
+	ck_assert_int_eq(feed_str(r, "<bi"), 0);
+	ck_assert_int_eq(feed_str(r, "nd/>"), 0);
+	ck_assert_int_eq(r->opens, 1);
+	ck_assert_int_eq(r->nstanzas, 1);
+	/* Success: the held header starts the new stream. */
+	ck_assert_int_eq(xmlp_release(r->p, true), 0);
+	ck_assert_int_eq(r->opens, 2);
+	ck_assert_int_eq(r->nstanzas, 2);
+	ck_assert_str_eq(r->out, "<auth>x</auth><bind/>");
+	ck_assert_int_eq(feed_str(r, "<c/>"), 0);
+	ck_assert_int_eq(r->nstanzas, 3);
+	rec_free(r);
+}
+END_TEST
+
+START_TEST(xmlp_hold_then_continue)
+{
+	struct rec	*r = rec_new(NULL);
+
+	r->act = REC_HOLD;
+	r->act_at = 1;
+	ck_assert_int_eq(feed_str(r, HDR "<auth>x</auth><auth>y</au"), 0);
+	ck_assert_int_eq(feed_str(r, "th>"), 0);
+	ck_assert_int_eq(r->nstanzas, 1);
+	/* Failure: the same stream goes on with the retry. */
+	ck_assert_int_eq(xmlp_release(r->p, false), 0);
+	ck_assert_int_eq(r->opens, 1);
+	ck_assert_str_eq(r->out, "<auth>x</auth><auth>y</auth>");
+	ck_assert_int_eq(feed_str(r, END), 0);
+	ck_assert_int_eq(r->closes, 1);
+	rec_free(r);
+}
+END_TEST
+
+START_TEST(xmlp_hold_is_bounded)
+{
+	struct rec	*r = rec_new(NULL);
+	char		 big[1024];
+	int		 i, rc = 0;
+
+	memset(big, ' ', sizeof(big));
+	r->act = REC_HOLD;
+	r->act_at = 1;
+	ck_assert_int_eq(feed_str(r, HDR "<auth>x</auth>"), 0);
+	for (i = 0; i < 8 && rc == 0; i++)	/* 8 KiB > max_stanza */
+		rc = xmlp_feed(r->p, big, sizeof(big));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	rec_free(r);
+}
+END_TEST
+
 START_TEST(xmlp_stop_empty_element_start)
 {
 	struct rec	*r = rec_new(NULL);
@@ -939,6 +1003,9 @@ xmlp_suite(void)
 	tcase_add_test(tc, xmlp_reset_mid_stanza);
 	tcase_add_test(tc, xmlp_free_in_callback);
 	tcase_add_test(tc, xmlp_feed_in_callback);
+	tcase_add_test(tc, xmlp_hold_then_reset);
+	tcase_add_test(tc, xmlp_hold_then_continue);
+	tcase_add_test(tc, xmlp_hold_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

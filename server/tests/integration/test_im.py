@@ -316,3 +316,109 @@ def test_listed_user_who_never_logged_in_gets_offline_messages(server):
             await stop_all(*[x for x in (a, c) if x is not None])
 
     run(main())
+
+
+def _raw(server, user, password, resource="r"):
+    s = RawStream("127.0.0.1", server.port())
+    s.login(user, password, resource=resource, presence=True)
+    return s
+
+
+def _answer(s, iid):
+    return s.wait_for(lambda e: e.get("id") == iid)
+
+
+def test_broken_iqs_are_bad_request(server):
+    """RFC 6120 §8.2.3: an iq has one of four types, an id, and a get or
+    set exactly one payload; a broken one is answered bad-request."""
+    s = _raw(server, "alice", "wonderland")
+    try:
+        ping = "<ping xmlns='urn:xmpp:ping'/>"
+        s.send(f"<iq type='bogus' id='b1'>{ping}</iq>")
+        assert stanza_error(_answer(s, "b1")) == "bad-request"
+        s.send(f"<iq type='get' id='b2'>{ping}{ping}</iq>")
+        assert stanza_error(_answer(s, "b2")) == "bad-request"
+        s.send("<iq type='get' id='b3'/>")
+        assert stanza_error(_answer(s, "b3")) == "bad-request"
+        s.send(f"<iq type='get'>{ping}</iq>")
+        err = s.wait_for(lambda e: e.tag == q(NS_CLIENT, "iq"))
+        assert err.get("type") == "error" and err.get("id") is None
+        assert stanza_error(err) == "bad-request"
+        s.ping()
+    finally:
+        s.close()
+
+
+def test_message_to_the_server_is_service_unavailable(server):
+    """RFC 6120 §10.5.1: the server handles a stanza to its domain or
+    answers with an error; it has no message service, so it says so."""
+    s = _raw(server, "alice", "wonderland")
+    try:
+        s.send(f"<message to='{DOMAIN}' id='d1' type='chat'>"
+               "<body>hello server</body></message>")
+        assert stanza_error(_answer(s, "d1")) == "service-unavailable"
+        s.send(f"<message to='{DOMAIN}/x' id='d2'>"
+               "<body>hello</body></message>")
+        assert stanza_error(_answer(s, "d2")) == "service-unavailable"
+        s.ping()
+    finally:
+        s.close()
+
+
+def test_message_of_unknown_type_is_normal(server):
+    """RFC 6121 §5.2.2: an unknown type is treated as normal."""
+    a = _raw(server, "alice", "wonderland")
+    b = _raw(server, "bob", "builder")
+    try:
+        a.send(f"<message to='{BOB}' id='t1' type='bogus'>"
+               "<body>odd type</body></message>")
+        m = b.wait_for(lambda e: e.tag == q(NS_CLIENT, "message") and
+                       e.get("id") == "t1")
+        assert m.get("type") == "normal"
+        assert m.findtext(q(NS_CLIENT, "body")) == "odd type"
+        a.ping()
+        assert b"type='error'" not in a.received and \
+            b'type="error"' not in a.received
+    finally:
+        a.close()
+        b.close()
+
+
+def test_client_delay_claiming_the_server_is_replaced(server):
+    """XEP-0203: the spool's delay stamp is the server's. A client's
+    <delay from='domain'/> is stripped, so it can neither fake the time
+    nor suppress the real stamp."""
+    a = _raw(server, "alice", "wonderland")
+    try:
+        a.send(f"<message to='{CAROL}' id='f1' type='chat'>"
+               "<body>later</body>"
+               f"<delay xmlns='{NS_DELAY}' from='{DOMAIN}' "
+               "stamp='2001-01-01T00:00:00Z'/></message>")
+        a.ping()
+    finally:
+        a.close()
+    c = _raw(server, "carol", "singer")
+    try:
+        m = c.wait_for(lambda e: e.tag == q(NS_CLIENT, "message") and
+                       e.get("id") == "f1")
+        stamps = [d.get("stamp") for d in m.iter(q(NS_DELAY, "delay"))
+                  if d.get("from") == DOMAIN]
+        assert len(stamps) == 1, ET.tostring(m)
+        assert not stamps[0].startswith("2001"), ET.tostring(m)
+    finally:
+        c.close()
+
+
+def test_subscribe_to_remote_domain_is_remote_server_not_found(server):
+    """No server-to-server: a subscription request to another domain is
+    answered like any other stanza for it."""
+    s = _raw(server, "alice", "wonderland")
+    try:
+        s.send("<presence to='someone@elsewhere.example' id='r1' "
+               "type='subscribe'/>")
+        err = _answer(s, "r1")
+        assert err.tag == q(NS_CLIENT, "presence")
+        assert stanza_error(err) == "remote-server-not-found"
+        s.ping()
+    finally:
+        s.close()

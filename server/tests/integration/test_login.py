@@ -1,10 +1,13 @@
 """Logging in: IPv4 and IPv6, STARTTLS and direct TLS, and every way a
 login must be refused (RFC 6120 §5, §6)."""
 
+import base64
+
 import pytest
 
 from daemon import DOMAIN
-from rawxmpp import (NS_SASL, NS_TLS, RawStream, q, sasl_condition)
+from rawxmpp import (NS_BIND, NS_SASL, NS_STREAMS, NS_TLS, RawStream,
+                     header, q, sasl_condition)
 from slixclient import Client, run, stop_all
 
 
@@ -143,5 +146,78 @@ def test_stream_to_other_domain_is_host_unknown(server):
                "version='1.0'>")
         assert s.stream_error() == "host-unknown"
         s.wait_closed()
+    finally:
+        s.close()
+
+
+def test_authzid_is_prepared_like_the_authcid(server):
+    """RFC 6120 §6.3.8: an authzid naming the same account in another
+    case is the same account."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        el = s.auth_plain("ALICE", "wonderland",
+                          authzid=f"ALICE@{DOMAIN.upper()}")
+        assert el.tag == q(NS_SASL, "success")
+        s.open()
+        assert s.bind("x").startswith(f"alice@{DOMAIN}/")
+    finally:
+        s.close()
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        assert sasl_condition(s.auth_plain(
+            "alice", "wonderland", authzid=f"bob@{DOMAIN}")) == \
+            "invalid-authzid"
+    finally:
+        s.close()
+
+
+def test_pre_approval_is_advertised(server):
+    """RFC 6121 §3.4: a server that honours pre-approvals says so in
+    the stream features after authentication."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        assert s.auth_plain("alice", "wonderland").tag == \
+            q(NS_SASL, "success")
+        features = s.open()
+        assert features.find(
+            q("urn:xmpp:features:pre-approval", "sub")) is not None
+    finally:
+        s.close()
+
+
+def _plain(user, password):
+    blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+    return f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{blob}</auth>"
+
+
+def test_restart_header_pipelined_with_auth(server):
+    """A client that sends its new stream header in the same packet as
+    <auth/> gets the new stream's features once the password check
+    answers: the header is parsed by the restarted stream, not lost."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        s.send(_plain("alice", "wonderland") + header())
+        assert s.next_element().tag == q(NS_SASL, "success")
+        s._new_parser()
+        features = s.expect(q(NS_STREAMS, "features"), timeout=5)
+        assert features.find(q(NS_BIND, "bind")) is not None
+        assert s.bind("p").startswith(f"alice@{DOMAIN}/")
+        s.ping()
+    finally:
+        s.close()
+
+
+def test_retry_pipelined_after_a_failed_auth(server):
+    """What follows a failing <auth/> is parsed in the same stream."""
+    s = RawStream("127.0.0.1", server.port(kind="tls"), direct_tls=True)
+    try:
+        s.open()
+        s.send(_plain("alice", "nope") + _plain("alice", "wonderland"))
+        assert sasl_condition(s.next_element()) == "not-authorized"
+        assert s.next_element(timeout=5).tag == q(NS_SASL, "success")
     finally:
         s.close()

@@ -13,7 +13,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 
 from daemon import DOMAIN
-from rawxmpp import NS_CLIENT, RawStream, q, stanza_error
+from rawxmpp import NS_CLIENT, NS_STANZA_ERR, RawStream, q, stanza_error
 from test_sm import (PASSWORDS, barrier, body, chat, is_msg, messages,
                      stanza_id)
 
@@ -442,5 +442,36 @@ def test_account_disco_lists_mam(server):
         assert r.get("type") == "result", ET.tostring(r)
         feats = {f.get("var") for f in r.iter(q(NS_DISCO, "feature"))}
         assert NS_MAM in feats and NS_SID in feats
+    finally:
+        a.close()
+
+
+def test_rsm_max_zero_is_the_count(server):
+    """XEP-0059 §2.6: <max>0</max> returns no item and the count."""
+    a = login(server, "alice")
+    b = login(server, "bob")
+    try:
+        exchange(b, a, ALICE, 3)
+        page = ok(query(a, rsm="<max>0</max>"))
+        assert page.results == []
+        rset = page.fin.find(q(NS_RSM, "set"))
+        assert rset.findtext(q(NS_RSM, "count")) == "3", ET.tostring(page.iq)
+        assert page.first is None and page.last is None
+        a.ping()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_query_error_says_why(server):
+    """RFC 6120 §8.3.2: the error names the field that was wrong."""
+    a = login(server, "alice")
+    try:
+        page = query(a, [("start", "yesterday")])
+        assert error_of(page) == "bad-request"
+        text = page.iq.find(q(NS_CLIENT, "error")).findtext(
+            q(NS_STANZA_ERR, "text"))
+        assert text, ET.tostring(page.iq)
+        a.ping()
     finally:
         a.close()
