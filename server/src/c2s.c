@@ -47,6 +47,16 @@ static void	c2s_stream_error_sm(struct c2s *, const char *cond,
 		    const char *extra);
 static void	c2s_teardown(struct c2s *, const char *why);
 
+/*
+ * Fairness: the most one stream parses per loop turn; the rest of what it
+ * sent waits for the next turn, after every other ready stream had its
+ * share. Slices keep the checks between them fine-grained.
+ */
+#define C2S_SLICE		2048
+#define C2S_TURN_BYTES		16384
+#define C2S_TURN_STANZAS	32
+#define C2S_BYTES_PER_TOKEN	8	/* about the smallest stanza */
+
 static const char *const c2s_state_names[] = {
 	"tls", "header", "starttls", "auth", "auth-wait", "bind", "session",
 	"hibernated", "closed",
@@ -60,13 +70,64 @@ c2s_enter_state(struct c2s *c, enum c2s_state s)
 	c->state = s;
 }
 
+static void	c2s_flow(struct c2s *);
+
+/* The output a stream may have queued: small until it has logged in. */
+static size_t
+c2s_output_max(const struct c2s *c)
+{
+	return c->authed ? c->srv->cfg->output_max :
+	    c->srv->cfg->output_max_unauth;
+}
+
+/* Deferred end of a stream whose reader fell too far behind. */
+static void
+c2s_end_backlog(void *arg)
+{
+	struct c2s	*c = arg;
+
+	c2s_stream_error(c, c->backlog_cond);
+}
+
+/*
+ * Every write goes through the output cap. Past half of it the stream
+ * stops being read until the peer drains its output (c2s_on_drained);
+ * past all of it the stream ends with cond. The end is deferred: the
+ * caller may be inside a parser callback or a router walk over sessions.
+ */
+static void
+c2s_write_capped(struct c2s *c, const char *s, size_t len, const char *cond)
+{
+	size_t	 max = c2s_output_max(c);
+
+	if (c->state == C2S_CLOSED || c->conn == NULL)
+		return;
+	if (!c->ending && (c->backlog_full ||
+	    conn_pending(c->conn) + len > max)) {
+		if (c->backlog_full)
+			return;
+		log_info("c2s=%016" PRIx64 " output backlog too large "
+		    "pending=%zu", c->id, conn_pending(c->conn));
+		c->backlog_full = true;
+		c->backlog_cond = cond;
+		ev_defer(c->srv->ev, c2s_end_backlog, c);
+		return;
+	}
+	conn_write(c->conn, s, len);
+	c->last_out = ev_now(c->srv->ev);
+	if (!c->out_paused && conn_pending(c->conn) > max / 2) {
+		log_debug("c2s=%016" PRIx64 " output pending=%zu: reading "
+		    "paused", c->id, conn_pending(c->conn));
+		c->out_paused = true;
+		c2s_flow(c);
+	}
+}
+
+/* The stream's own answers: a peer that never reads broke the rules. */
 static void
 c2s_write(struct c2s *c, const char *s, size_t len)
 {
-	if (c->state == C2S_CLOSED || c->conn == NULL)
-		return;
-	conn_write(c->conn, s, len);
-	c->last_out = ev_now(c->srv->ev);
+	c2s_write_capped(c, s, len, "policy-violation");
 }
 
 static void
@@ -75,34 +136,21 @@ c2s_puts(struct c2s *c, const char *s)
 	c2s_write(c, s, strlen(s));
 }
 
-/* Deferred end of a stream whose reader fell too far behind. */
-static void
-c2s_end_backlog(void *arg)
-{
-	c2s_stream_error(arg, "resource-constraint");
-}
-
-/* Serialize and write one stanza, outside stream management. */
+/*
+ * Serialize and write one stanza, outside stream management. What others
+ * send to a slow reader ends its stream with resource-constraint.
+ */
 static void
 c2s_send_raw(struct c2s *c, const struct stanza *st)
 {
 	char	*xml;
 	size_t	 len;
 
-	if (c->state == C2S_CLOSED || c->conn == NULL)
-		return;
-	if (c->backlog_full)
+	if (c->state == C2S_CLOSED || c->conn == NULL || c->backlog_full)
 		return;
 	xml = stanza_serialize(st, NS_CLIENT, &len);
-	c2s_write(c, xml, len);
+	c2s_write_capped(c, xml, len, "resource-constraint");
 	free(xml);
-	if (conn_pending(c->conn) > C2S_MAX_PENDING) {
-		/* Not now: we may be inside a router walk over sessions. */
-		log_info("c2s=%016" PRIx64 " output backlog too large",
-		    c->id);
-		c->backlog_full = true;
-		ev_defer(c->srv->ev, c2s_end_backlog, c);
-	}
 }
 
 /*
@@ -164,6 +212,8 @@ c2s_stream_error_sm(struct c2s *c, const char *cond, const char *extra)
 		return;
 	log_info("c2s=%016" PRIx64 " stream error=%s peer=%s", c->id, cond,
 	    c->conn != NULL ? conn_peer(c->conn) : "-");
+	/* The error passes the output cap: it is small and the last. */
+	c->ending = true;
 	if (!c->header_sent)
 		c2s_send_header(c);
 	xasprintf(&err, "<stream:error><%s xmlns='%s'/>%s</stream:error>"
@@ -180,6 +230,8 @@ c2s_free(void *arg)
 
 	xmlp_free(c->xmlp);
 	ev_timer_free(c->timer);
+	ev_timer_free(c->pump_timer);
+	free(c->inbuf);
 	sasl_free(c->sasl);
 	free(c->user);
 	free(c);
@@ -316,6 +368,7 @@ c2s_starttls(struct c2s *c, struct stanza *st)
 	c2s_puts(c, "<proceed xmlns='" NS_TLS "'/>");
 	/* §5.4.3.3: anything the client sent after <starttls/> is void. */
 	xmlp_stop(c->xmlp);
+	c->inoff = c->inlen;
 	c->need_reset = true;
 	c->header_sent = false;
 	c2s_enter_state(c, C2S_TLS);
@@ -657,6 +710,7 @@ c2s_on_stanza(void *arg, struct stanza *st)
 {
 	struct c2s	*c = arg;
 
+	c->nstanzas++;
 	if ((c->state == C2S_BIND || c->state == C2S_SESSION) &&
 	    strcmp(stanza_ns(st), NS_SM) == 0) {
 		c2s_sm_nonza(c, st);
@@ -691,6 +745,180 @@ static const struct xmlp_cb c2s_xmlp_cb = {
 };
 
 static void
+c2s_feed(struct c2s *c, const char *buf, size_t len)
+{
+	if (xmlp_feed(c->xmlp, buf, len) == -1 && c->state != C2S_CLOSED &&
+	    !c->need_reset)
+		c2s_stream_error(c, xmlp_error(c->xmlp));
+	if (c->need_reset && c->state != C2S_CLOSED) {
+		c->need_reset = false;
+		xmlp_reset(c->xmlp);
+	}
+}
+
+/* Add elapsed_ms of rate (per second) to a bucket holding burst s. */
+static void
+c2s_refill_one(int64_t *tok, unsigned rate, uint64_t elapsed_ms,
+    unsigned burst)
+{
+	int64_t	 cap = (int64_t)rate * burst * 1000;
+
+	if (elapsed_ms > (uint64_t)burst * 1000)
+		elapsed_ms = (uint64_t)burst * 1000;
+	*tok += (int64_t)rate * (int64_t)elapsed_ms;
+	if (*tok > cap)
+		*tok = cap;
+}
+
+static unsigned
+c2s_rate_bytes(const struct c2s *c)
+{
+	return c->authed ? c->srv->cfg->rate_bytes :
+	    c->srv->cfg->rate_bytes_unauth;
+}
+
+static unsigned
+c2s_rate_stanzas(const struct c2s *c)
+{
+	return c->authed ? c->srv->cfg->rate_stanzas :
+	    c->srv->cfg->rate_stanzas_unauth;
+}
+
+static void
+c2s_refill(struct c2s *c)
+{
+	uint64_t	 now = ev_now(c->srv->ev);
+	unsigned	 burst = c->srv->cfg->rate_burst;
+
+	c2s_refill_one(&c->tok_bytes, c2s_rate_bytes(c), now - c->tok_at,
+	    burst);
+	c2s_refill_one(&c->tok_stanzas, c2s_rate_stanzas(c), now - c->tok_at,
+	    burst);
+	c->tok_at = now;
+}
+
+/* Milliseconds until both buckets hold a token again; 0: go on now. */
+static uint64_t
+c2s_throttle_ms(const struct c2s *c)
+{
+	unsigned	 rb = c2s_rate_bytes(c), rs = c2s_rate_stanzas(c);
+	uint64_t	 wb = 0, ws = 0;
+
+	if (rb != 0 && c->tok_bytes <= 0)
+		wb = (uint64_t)(-c->tok_bytes) / rb + 1;
+	if (rs != 0 && c->tok_stanzas <= 0)
+		ws = (uint64_t)(-c->tok_stanzas) / rs + 1;
+	return wb > ws ? wb : ws;
+}
+
+/* Charge what one slice cost: its bytes, header replays, stanzas. */
+static void
+c2s_charge(struct c2s *c, size_t bytes, unsigned stanzas)
+{
+	bytes += xmlp_take_replayed(c->xmlp);
+	if (c2s_rate_bytes(c) != 0)
+		c->tok_bytes -= (int64_t)bytes * 1000;
+	if (c2s_rate_stanzas(c) != 0)
+		c->tok_stanzas -= (int64_t)stanzas * 1000;
+}
+
+/*
+ * The next slice of inbuf to parse. A slice is parsed whole, so with few
+ * stanza tokens left it is cut to C2S_BYTES_PER_TOKEN bytes per token:
+ * even tiny stanzas overdraw the bucket by about as much as it held.
+ */
+static size_t
+c2s_slice(const struct c2s *c)
+{
+	size_t	 n = c->inlen - c->inoff, cap = C2S_SLICE;
+
+	if (c2s_rate_stanzas(c) != 0 && c->tok_stanzas > 0 &&
+	    (uint64_t)c->tok_stanzas / 1000 < C2S_SLICE / C2S_BYTES_PER_TOKEN)
+		cap = (size_t)c->tok_stanzas / 1000 * C2S_BYTES_PER_TOKEN;
+	if (cap < C2S_BYTES_PER_TOKEN)
+		cap = C2S_BYTES_PER_TOKEN;
+	return n < cap ? n : cap;
+}
+
+/* Keep inbuf small: drop what was parsed, free it once empty. */
+static void
+c2s_inbuf_compact(struct c2s *c)
+{
+	if (c->inoff < c->inlen && c->inoff > 0)
+		memmove(c->inbuf, c->inbuf + c->inoff, c->inlen - c->inoff);
+	c->inlen -= c->inoff;
+	c->inoff = 0;
+	if (c->inlen == 0) {
+		free(c->inbuf);
+		c->inbuf = NULL;
+	}
+}
+
+/*
+ * Parse buffered input in slices while the stream may: not past its
+ * share of this turn (other streams get theirs first: the rest waits for
+ * the next turn), not out of tokens (it waits for the refill), not
+ * paused on its own output. The socket is read only once inbuf is empty.
+ */
+static void
+c2s_pump(struct c2s *c)
+{
+	size_t		 done = 0, n;
+	unsigned	 first = c->nstanzas, before;
+	uint64_t	 wait = 0;
+
+	while (c->state != C2S_CLOSED && c->state != C2S_TLS &&
+	    c->conn != NULL && !c->out_paused && c->inoff < c->inlen) {
+		c2s_refill(c);
+		if ((wait = c2s_throttle_ms(c)) > 0)
+			break;
+		if (done >= C2S_TURN_BYTES ||
+		    c->nstanzas - first >= C2S_TURN_STANZAS) {
+			ev_timer_set(c->pump_timer, 0);
+			break;
+		}
+		n = c2s_slice(c);
+		before = c->nstanzas;
+		c->inoff += n;
+		c2s_feed(c, c->inbuf + c->inoff - n, n);
+		done += n;
+		c2s_charge(c, n, c->nstanzas - before);
+	}
+	if (c->state == C2S_CLOSED || c->state == C2S_TLS || c->conn == NULL)
+		c->inoff = c->inlen;
+	c2s_inbuf_compact(c);
+	if (wait == 0 && c->state != C2S_CLOSED) {
+		c2s_refill(c);
+		wait = c2s_throttle_ms(c);
+	}
+	if (wait > 0 && c->state != C2S_CLOSED)
+		ev_timer_set(c->pump_timer, wait);
+	c2s_flow(c);
+}
+
+/* Read from the socket only when nothing holds the stream back. */
+static void
+c2s_flow(struct c2s *c)
+{
+	bool	 pause;
+
+	if (c->state == C2S_CLOSED || c->conn == NULL)
+		return;
+	pause = c->out_paused || c->inlen > c->inoff ||
+	    ev_timer_pending(c->pump_timer);
+	if (pause != c->read_paused) {
+		c->read_paused = pause;
+		conn_pause_read(c->conn, pause);
+	}
+}
+
+static void
+c2s_on_pump(void *arg)
+{
+	c2s_pump(arg);
+}
+
+static void
 c2s_on_read(void *arg, const char *buf, size_t len)
 {
 	struct c2s	*c = arg;
@@ -700,13 +928,22 @@ c2s_on_read(void *arg, const char *buf, size_t len)
 	c->last_in = ev_now(c->srv->ev);
 	if (c->state == C2S_TLS)
 		return;		/* plaintext after <starttls/>: discarded */
-	if (xmlp_feed(c->xmlp, buf, len) == -1 && c->state != C2S_CLOSED &&
-	    !c->need_reset)
-		c2s_stream_error(c, xmlp_error(c->xmlp));
-	if (c->need_reset && c->state != C2S_CLOSED) {
-		c->need_reset = false;
-		xmlp_reset(c->xmlp);
-	}
+	c->inbuf = xreallocarray(c->inbuf, c->inlen + len, 1);
+	memcpy(c->inbuf + c->inlen, buf, len);
+	c->inlen += len;
+	c2s_pump(c);
+}
+
+/* The peer read its backlog: go on with what it sent meanwhile. */
+static void
+c2s_on_drained(void *arg)
+{
+	struct c2s	*c = arg;
+
+	if (!c->out_paused || c->state == C2S_CLOSED)
+		return;
+	c->out_paused = false;
+	c2s_pump(c);
 }
 
 static void
@@ -734,6 +971,7 @@ static const struct conn_cb c2s_conn_cb = {
 	.read = c2s_on_read,
 	.closed = c2s_on_closed,
 	.tls_ready = c2s_on_tls_ready,
+	.drained = c2s_on_drained,
 };
 
 /* Timeouts (RFC 6120 §4.6.2 connection-timeout) and keepalives. */
@@ -816,6 +1054,11 @@ c2s_accept(struct server *srv, int fd, const char *peer, bool direct_tls)
 	c->xmlp = xmlp_new(&c2s_xmlp_cb, c, &lim);
 	c->conn = conn_new(srv->ev, fd, peer, &c2s_conn_cb, c);
 	c->timer = ev_timer_new(srv->ev, c2s_on_timer, c);
+	c->pump_timer = ev_timer_new(srv->ev, c2s_on_pump, c);
+	c->tok_at = c->started;
+	c->tok_bytes = (int64_t)cfg->rate_bytes_unauth * cfg->rate_burst * 1000;
+	c->tok_stanzas = (int64_t)cfg->rate_stanzas_unauth * cfg->rate_burst *
+	    1000;
 	ev_timer_set(c->timer, (uint64_t)cfg->auth_timeout * 1000);
 	c->next = srv->clients;
 	if (c->next != NULL)

@@ -20,8 +20,6 @@ struct ev_timer;
 struct stanza;
 struct sm_queue;
 
-/* Unsent bytes one stream may hold before it is cut (a stuck reader). */
-#define C2S_MAX_PENDING	(4u * 1024 * 1024)
 
 enum c2s_state {
 	C2S_TLS,		/* handshake running */
@@ -47,6 +45,23 @@ struct c2s {
 	bool		 need_reset;	/* restart the parser after feed */
 	bool		 auth_pending;
 	bool		 backlog_full;	/* output cap hit; ends next */
+	const char	*backlog_cond;	/* ... with this stream error */
+	bool		 ending;	/* writing the final stream error */
+	/*
+	 * Input flow control (c2s.c): bytes read but not parsed yet wait in
+	 * inbuf[inoff, inlen) while the stream is throttled, over its share
+	 * of a turn, or paused on its own output; reading from the socket
+	 * stops meanwhile, so inbuf holds at most about two reads.
+	 */
+	char		*inbuf;
+	size_t		 inoff, inlen;
+	bool		 out_paused;	/* output past half its cap */
+	bool		 read_paused;	/* conn_pause_read() is on */
+	struct ev_timer	*pump_timer;	/* next turn, or the refill */
+	int64_t		 tok_bytes;	/* token buckets, in 1/1000 */
+	int64_t		 tok_stanzas;
+	uint64_t	 tok_at;	/* last refill, ms */
+	unsigned	 nstanzas;	/* stanzas parsed, ever */
 	char		 stream_id[17];
 	char		*user;		/* authenticated localpart */
 	struct sasl	*sasl;

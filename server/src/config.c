@@ -115,6 +115,17 @@ static const struct config_kw config_keywords[] = {
 	  .min = 4096, .max = 64 * 1024 * 1024 },
 	UINT("max-depth", max_depth, 2, 1000),
 	UINT("max-attributes", max_attributes, 1, 10000),
+	{ .name = "output-max-unauth", .set = config_set_size, .minargs = 1,
+	  .maxargs = 1, .off = offsetof(struct config, output_max_unauth),
+	  .min = 4096, .max = 64 * 1024 * 1024 },
+	{ .name = "output-max", .set = config_set_size, .minargs = 1,
+	  .maxargs = 1, .off = offsetof(struct config, output_max),
+	  .min = 65536, .max = 1024 * 1024 * 1024 },
+	UINT("rate-bytes-unauth", rate_bytes_unauth, 0, 100000000),
+	UINT("rate-bytes", rate_bytes, 0, 100000000),
+	UINT("rate-stanzas-unauth", rate_stanzas_unauth, 0, 1000000),
+	UINT("rate-stanzas", rate_stanzas, 0, 1000000),
+	UINT("rate-burst", rate_burst, 1, 60),
 	UINT("auth-timeout", auth_timeout, 1, 3600),
 	UINT("idle-timeout", idle_timeout, 1, 86400),
 	UINT("keepalive", keepalive, 1, 86400),
@@ -257,7 +268,7 @@ config_set_size(struct config_parse *p, const struct config_kw *kw,
 	if (v > kw->max / mult || v * mult < kw->min)
 		return config_error(p, "%s: %s is out of range %llu..%llu",
 		    kw->name, argv[0], kw->min, kw->max);
-	p->cfg->max_stanza_size = (size_t)(v * mult);
+	*(size_t *)(void *)((char *)p->cfg + kw->off) = (size_t)(v * mult);
 	return 0;
 }
 
@@ -510,6 +521,22 @@ config_defaults(struct config *cfg)
 	cfg->max_stanza_size = 262144;
 	cfg->max_depth = 32;
 	cfg->max_attributes = 64;
+	/*
+	 * Before login a client needs a few hundred bytes of answers; after,
+	 * a roster or an archive page. Reading pauses at half of either.
+	 */
+	cfg->output_max_unauth = 65536;
+	cfg->output_max = 4 * 1024 * 1024;
+	/*
+	 * A login is about 2 KiB and 6 stanzas; a busy client sends a few
+	 * stanzas a second, a roster or catch-up burst a few dozen. Past the
+	 * bucket reading waits for the refill: throttled, never an error.
+	 */
+	cfg->rate_bytes_unauth = 10240;
+	cfg->rate_bytes = 65536;
+	cfg->rate_stanzas_unauth = 10;
+	cfg->rate_stanzas = 50;
+	cfg->rate_burst = 2;
 	cfg->auth_timeout = 60;
 	cfg->idle_timeout = 600;
 	cfg->keepalive = 60;

@@ -58,7 +58,16 @@ struct config {
 
 	size_t			 max_stanza_size;
 	unsigned		 max_depth;
-	unsigned		 max_attributes;
+	unsigned		 max_attributes;	/* namespace decls count */
+	/* One stream's output queue (bytes) before and after login. */
+	size_t			 output_max_unauth;
+	size_t			 output_max;
+	/* Token buckets per stream, refilled per second; 0: no limit. */
+	unsigned		 rate_bytes_unauth;
+	unsigned		 rate_bytes;
+	unsigned		 rate_stanzas_unauth;
+	unsigned		 rate_stanzas;
+	unsigned		 rate_burst;		/* s of rate a bucket holds */
 	unsigned		 auth_timeout;		/* s, until bound */
 	unsigned		 idle_timeout;		/* s without input */
 	unsigned		 keepalive;		/* s without output */

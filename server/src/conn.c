@@ -63,6 +63,7 @@ struct conn {
 	bool			 hs_want_write;	/* handshake blocked on POLLOUT */
 	bool			 read_wants_write;
 	bool			 write_wants_read;
+	bool			 drained;	/* queue emptied, owner not told */
 
 	bool			 owner_gone;	/* closed/aborted or told */
 	bool			 closing;	/* conn_close(): flushing */
@@ -243,6 +244,7 @@ conn_consumed(struct conn *c, size_t n)
 	c->woff += n;
 	if (c->woff < c->wlen)
 		return;
+	c->drained = true;	/* the owner hears of it (conn_handle_io_drain) */
 	/* Drained: an idle connection holds no buffer. */
 	free(c->wbuf);
 	c->wbuf = NULL;
@@ -449,6 +451,19 @@ conn_handle_io(struct conn *c, int events)
 		conn_flush(c);
 }
 
+/* conn_handle_io, then the drained callback if it emptied the queue. */
+static void
+conn_handle_io_drain(struct conn *c, int events)
+{
+	conn_handle_io(c, events);
+	/* The owner may have paused reading until its output drains. */
+	if (c->drained && c->wlen == c->woff && !c->dead && !c->owner_gone &&
+	    c->cb->drained != NULL) {
+		c->drained = false;
+		c->cb->drained(c->arg);
+	}
+}
+
 static void
 conn_on_io(int fd, int events, void *arg)
 {
@@ -456,7 +471,7 @@ conn_on_io(int fd, int events, void *arg)
 
 	(void)fd;
 	c->busy++;
-	conn_handle_io(c, events);
+	conn_handle_io_drain(c, events);
 	conn_release(c);
 }
 
@@ -571,7 +586,7 @@ conn_deferred_read(void *arg)
 	c->busy++;
 	c->ndefer--;
 	if (!c->owner_gone && !c->paused)
-		conn_handle_io(c, EV_READ);
+		conn_handle_io_drain(c, EV_READ);
 	conn_release(c);
 }
 

@@ -27,6 +27,11 @@ struct conn_cb {
 	void	(*closed)(void *arg, const char *why);
 	/* TLS handshake finished (after conn_starttls or direct TLS). */
 	void	(*tls_ready)(void *arg);
+	/*
+	 * Optional: the write queue just emptied (the peer read what was
+	 * queued); an owner that paused reading on its backlog resumes here.
+	 */
+	void	(*drained)(void *arg);
 };
 
 struct conn	*conn_new(struct ev *, int fd, const char *peer,

@@ -55,7 +55,12 @@
 
 #define XMLP_SEP	'\x1f'	/* cannot occur in a name or a URI */
 #define XMLP_SLICE	4096	/* bytes per XML_Parse call */
-#define XMLP_HDR_MIN	8192	/* header bytes always allowed */
+/*
+ * The stream header's size, whatever max_stanza says. A real header is a
+ * few hundred bytes; its declarations are replayed into the parser each
+ * time it is taken out of the pool, so this bounds the replay too.
+ */
+#define XMLP_HDR_MAX	8192
 #define XMLP_RESCAN_X	64	/* rescans allowed, in max_stanza units */
 #define XMLP_RESCAN_MIN	(1024 * 1024)
 #define XMLP_NS_SERVER	"jabber:server"
@@ -87,6 +92,8 @@ struct xmlp {
 	int64_t			 xp_shift;	/* expat index - our offset */
 	char			*hdr;		/* header to replay, or NULL */
 	size_t			 hdr_len;
+	unsigned		 ndecls;	/* on the element being opened */
+	uint64_t		 replayed;	/* header bytes replayed */
 	bool			 replaying;	/* handlers muted */
 	bool			 in_feed;
 	bool			 reset_pending;	/* xmlp_reset() in a callback */
@@ -167,12 +174,12 @@ xmlp_new_unit(struct xmlp *p, uint64_t offset)
 	p->rescan = 0;
 }
 
-/* The header may be larger than a tiny max_stanza (xmlp_parse_stanza). */
+/* The header has a size of its own, larger or smaller than max_stanza. */
 static uint64_t
 xmlp_limit(const struct xmlp *p)
 {
-	if (!p->header_seen && p->lim.max_stanza < XMLP_HDR_MIN)
-		return XMLP_HDR_MIN;
+	if (!p->header_seen)
+		return XMLP_HDR_MAX;
 	return p->lim.max_stanza;
 }
 
@@ -380,6 +387,9 @@ xmlp_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	p->depth++;
 	for (n = 0; atts[n] != NULL; n += 2)
 		;
+	/* Namespace declarations are attributes too (xmlp_nsdecl). */
+	n += 2 * (size_t)p->ndecls;
+	p->ndecls = 0;
 	if (p->depth - 1 > p->lim.max_depth || n / 2 > p->lim.max_attrs) {
 		xmlp_fail(p, "policy-violation");
 		return;
@@ -462,15 +472,23 @@ xmlp_text(void *arg, const XML_Char *s, int len)
 }
 
 /*
- * The stream header's declarations: its default namespace is checked,
- * and each one is kept for the replay.
+ * Declarations, which expat reports before the element's start: each
+ * counts against max_attrs (expat keeps a binding for every one). The
+ * stream header's default namespace is checked, and each of its
+ * declarations is kept for the replay.
  */
 static void
 xmlp_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct xmlp	*p = arg;
 
-	if (!xmlp_live(p) || p->depth != 0)
+	if (!xmlp_live(p))
+		return;
+	if (++p->ndecls > p->lim.max_attrs) {
+		xmlp_fail(p, "policy-violation");
+		return;
+	}
+	if (p->depth != 0)
 		return;
 	xmlp_hdr_decl(p, prefix, uri);
 	if (prefix != NULL || uri == NULL)
@@ -616,6 +634,7 @@ xmlp_clear(struct xmlp *p)
 	p->content_ns_ok = p->header_seen = false;
 	p->fed = p->mark = p->last_end = p->rescan = 0;
 	p->xp_shift = 0;
+	p->ndecls = 0;
 	free(p->hdr);
 	p->hdr = NULL;
 	p->hdr_len = 0;
@@ -680,6 +699,7 @@ xmlp_unpark(struct xmlp *p)
 	p->xp = xmlp_pool_get();
 	xmlp_setup(p);
 	p->replaying = true;
+	p->replayed += p->hdr_len;
 	st = XML_Parse(p->xp, p->hdr, (int)p->hdr_len, XML_FALSE);
 	p->replaying = false;
 	if (st != XML_STATUS_OK) {
@@ -942,6 +962,16 @@ xmlp_feed(struct xmlp *p, const char *buf, size_t len)
 	}
 	xmlp_park(p);
 	return rc;
+}
+
+/* Header bytes replayed since the last call (the owner charges them). */
+size_t
+xmlp_take_replayed(struct xmlp *p)
+{
+	size_t	 n = (size_t)p->replayed;
+
+	p->replayed = 0;
+	return n;
 }
 
 /* The RFC 6120 stream-error condition of the last failure, else NULL. */

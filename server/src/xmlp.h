@@ -13,10 +13,15 @@
 struct xmlp;
 struct stanza;
 
+/*
+ * The stream header has a fixed limit of its own (8 KiB, xmlp.c), since
+ * it is kept and replayed for the stream's life.
+ */
 struct xmlp_limits {
 	size_t		max_stanza;	/* bytes of one top-level child */
 	unsigned	max_depth;	/* element depth below the stream */
-	unsigned	max_attrs;	/* attributes on one element */
+	unsigned	max_attrs;	/* attributes plus namespace
+					 * declarations on one element */
 };
 
 struct xmlp_cb {
@@ -57,6 +62,12 @@ void		 xmlp_hold(struct xmlp *);
 int		 xmlp_release(struct xmlp *, bool reset);
 /* Start a new stream (after STARTTLS / SASL success); 0 or -1. */
 int		 xmlp_reset(struct xmlp *);
+/*
+ * Bytes of stream header replayed into a pooled parser since the last
+ * call (each feed after an idle spell replays it): work the input itself
+ * does not show, which the owner charges to the stream's rate limit.
+ */
+size_t		 xmlp_take_replayed(struct xmlp *);
 /* RFC 6120 §4.9.3 condition: not-well-formed, restricted-xml,
  * policy-violation, invalid-namespace, bad-format, internal-server-error. */
 const char	*xmlp_error(const struct xmlp *);

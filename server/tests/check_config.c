@@ -78,6 +78,13 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.max_stanza_size, 262144);
 	ck_assert_uint_eq(cfg.max_depth, 32);
 	ck_assert_uint_eq(cfg.max_attributes, 64);
+	ck_assert_uint_eq(cfg.output_max_unauth, 65536);
+	ck_assert_uint_eq(cfg.output_max, 4 * 1048576);
+	ck_assert_uint_eq(cfg.rate_bytes_unauth, 10240);
+	ck_assert_uint_eq(cfg.rate_bytes, 65536);
+	ck_assert_uint_eq(cfg.rate_stanzas_unauth, 10);
+	ck_assert_uint_eq(cfg.rate_stanzas, 50);
+	ck_assert_uint_eq(cfg.rate_burst, 2);
 	ck_assert_uint_eq(cfg.auth_timeout, 60);
 	ck_assert_uint_eq(cfg.idle_timeout, 600);
 	ck_assert_uint_eq(cfg.keepalive, 60);
@@ -126,6 +133,13 @@ START_TEST(test_every_keyword)
 	    "max-stanza-size 65536\n"
 	    "max-depth 16\n"
 	    "max-attributes 40\n"
+	    "output-max-unauth 16k\n"
+	    "output-max 8M\n"
+	    "rate-bytes-unauth 2048\n"
+	    "rate-bytes 0\n"
+	    "rate-stanzas-unauth 5\n"
+	    "rate-stanzas 100\n"
+	    "rate-burst 4\n"
 	    "auth-timeout 30\n"
 	    "idle-timeout 900\n"
 	    "keepalive 45\n"
@@ -177,6 +191,13 @@ START_TEST(test_every_keyword)
 	ck_assert_uint_eq(cfg.max_stanza_size, 65536);
 	ck_assert_uint_eq(cfg.max_depth, 16);
 	ck_assert_uint_eq(cfg.max_attributes, 40);
+	ck_assert_uint_eq(cfg.output_max_unauth, 16384);
+	ck_assert_uint_eq(cfg.output_max, 8 * 1048576);
+	ck_assert_uint_eq(cfg.rate_bytes_unauth, 2048);
+	ck_assert_uint_eq(cfg.rate_bytes, 0);
+	ck_assert_uint_eq(cfg.rate_stanzas_unauth, 5);
+	ck_assert_uint_eq(cfg.rate_stanzas, 100);
+	ck_assert_uint_eq(cfg.rate_burst, 4);
 	ck_assert_uint_eq(cfg.auth_timeout, 30);
 	ck_assert_uint_eq(cfg.idle_timeout, 900);
 	ck_assert_uint_eq(cfg.keepalive, 45);
@@ -286,6 +307,13 @@ static const struct {
 	    "max-stanza-size: 65M is out of range 4096..67108864" },
 	{ "max-stanza-size 1k",
 	    "max-stanza-size: 1k is out of range 4096..67108864" },
+	{ "output-max 32k",
+	    "output-max: 32k is out of range 65536..1073741824" },
+	{ "output-max-unauth 65M",
+	    "output-max-unauth: 65M is out of range 4096..67108864" },
+	{ "rate-burst 0", "rate-burst: 0 is out of range 1..60" },
+	{ "rate-stanzas 1000001",
+	    "rate-stanzas: 1000001 is out of range 0..1000000" },
 	{ "listen 127.0.0.1 99999", "listen port: 99999 is out of range "
 	    "0..65535" },
 	{ "listen not-an-address 5222", "listen: \"not-an-address\" is not "

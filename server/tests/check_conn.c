@@ -66,6 +66,7 @@ struct srv {
 	bool		 starttls;	/* "starttls" -> "proceed" + TLS */
 	bool		 echo;
 	bool		 bulk;		/* "go" -> 4 MiB + conn_close */
+	bool		 close_on_drain; /* bulk: close only once drained */
 	bool		 abort_on_read;
 	bool		 close_on_read;
 	bool		 pause;		/* pause after each read, resume later */
@@ -83,6 +84,8 @@ struct srv {
 	char		 why[160];
 	char		 plain_seen[64];	/* before TLS */
 	size_t		 bulk_pending;
+	int		 drained;	/* drained callbacks */
+	size_t		 pending_at_drain;
 };
 
 static void
@@ -124,9 +127,11 @@ srv_read(void *arg, const char *buf, size_t len)
 		conn_write(s->conn, big, BULK);
 		free(big);
 		s->bulk_pending = conn_pending(s->conn);
-		conn_close(s->conn);
-		s->conn = NULL;
-		s->owner_closed = true;
+		if (!s->close_on_drain) {
+			conn_close(s->conn);
+			s->conn = NULL;
+			s->owner_closed = true;
+		}
 		ck_assert_int_eq(write(s->gate[1], "w", 1), 1);
 		return;
 	}
@@ -169,10 +174,26 @@ srv_tls_ready(void *arg)
 	s->tls_at_ready = conn_is_tls(s->conn);
 }
 
+/* The queue emptied: once, and with nothing left in it. */
+static void
+srv_drained(void *arg)
+{
+	struct srv	*s = arg;
+
+	s->drained++;
+	s->pending_at_drain = conn_pending(s->conn);
+	if (s->close_on_drain) {
+		conn_close(s->conn);
+		s->conn = NULL;
+		s->owner_closed = true;
+	}
+}
+
 static const struct conn_cb srv_cb = {
 	.read = srv_read,
 	.closed = srv_closed,
 	.tls_ready = srv_tls_ready,
+	.drained = srv_drained,
 };
 
 static void
@@ -563,9 +584,13 @@ START_TEST(conn_direct_tls)
 }
 END_TEST
 
-/* 4 MiB to a slow reader, then conn_close: all of it, then EOF. */
+/*
+ * 4 MiB to a slow reader, then conn_close: all of it, then EOF. With
+ * on_drain, the owner closes from the drained callback instead, which
+ * must come once the reader took everything.
+ */
 static void
-bulk(int i, bool tls)
+bulk(int i, bool tls, bool on_drain)
 {
 	struct srv	 s;
 	struct client	 cl;
@@ -574,6 +599,7 @@ bulk(int i, bool tls)
 	    tls ? "conn_bulk_tls" : "conn_bulk_plain"))
 		return;
 	s.bulk = true;
+	s.close_on_drain = on_drain;
 	s.direct_tls = tls;
 	cl.direct_tls = tls;
 	cl.send = "go";
@@ -589,18 +615,32 @@ bulk(int i, bool tls)
 	ck_assert(cl.pattern_ok);
 	ck_assert(cl.eof);
 	ck_assert_int_eq(s.closed, 0);	/* owner closed first */
+	ck_assert_int_eq(s.drained, on_drain ? 1 : 0);
+	ck_assert_uint_eq(s.pending_at_drain, 0);
 	srv_fini(&s);
 }
 
 START_TEST(conn_bulk_plain)
 {
-	bulk(_i, false);
+	bulk(_i, false, false);
 }
 END_TEST
 
 START_TEST(conn_bulk_tls)
 {
-	bulk(_i, true);
+	bulk(_i, true, false);
+}
+END_TEST
+
+START_TEST(conn_drained_plain)
+{
+	bulk(_i, false, true);
+}
+END_TEST
+
+START_TEST(conn_drained_tls)
+{
+	bulk(_i, true, true);
 }
 END_TEST
 
@@ -865,6 +905,8 @@ conn_suite(void)
 	tcase_add_loop_test(tc, conn_direct_tls, 0, 2);
 	tcase_add_loop_test(tc, conn_bulk_plain, 0, 2);
 	tcase_add_loop_test(tc, conn_bulk_tls, 0, 2);
+	tcase_add_loop_test(tc, conn_drained_plain, 0, 2);
+	tcase_add_loop_test(tc, conn_drained_tls, 0, 2);
 	tcase_add_loop_test(tc, conn_tls_garbage, 0, 2);
 	tcase_add_loop_test(tc, conn_abort_in_read, 0, 2);
 	tcase_add_loop_test(tc, conn_close_in_read, 0, 2);

@@ -687,7 +687,7 @@ END_TEST
 START_TEST(xmlp_depth_limit)
 {
 	const struct xmlp_limits	 lim = {
-		.max_stanza = 4096, .max_depth = 3, .max_attrs = 4,
+		.max_stanza = 4096, .max_depth = 3, .max_attrs = 5,
 	};
 	struct rec			*r = rec_new(&lim);
 
@@ -702,15 +702,16 @@ END_TEST
 
 START_TEST(xmlp_attr_limit)
 {
+	/* HDR has five: two declarations, to, version, xml:lang. */
 	const struct xmlp_limits	 lim = {
-		.max_stanza = 4096, .max_depth = 3, .max_attrs = 4,
+		.max_stanza = 4096, .max_depth = 3, .max_attrs = 5,
 	};
 	struct rec			*r = rec_new(&lim);
 
 	ck_assert_int_eq(feed_str(r, HDR "<a b='1' c='2' d='3' e='4'/>"), 0);
 	ck_assert_int_eq(r->nstanzas, 1);
-	ck_assert_int_eq(feed_str(r, "<a><b c='1' d='2' e='3' f='4' g='5'/>"
-	    "</a>"), -1);
+	ck_assert_int_eq(feed_str(r, "<a><b c='1' d='2' e='3' f='4' g='5' "
+	    "h='6'/></a>"), -1);
 	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
 	ck_assert_int_eq(r->nstanzas, 1);
 	rec_free(r);
@@ -718,9 +719,122 @@ START_TEST(xmlp_attr_limit)
 	r = rec_new(&lim);
 	ck_assert_int_eq(feed_str(r, "<stream:stream xmlns='jabber:client' "
 	    "xmlns:stream='http://etherx.jabber.org/streams' a='1' b='2' "
-	    "c='3' d='4' e='5'>"), -1);
+	    "c='3' d='4'>"), -1);
 	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
 	ck_assert_int_eq(r->opens, 0);
+	rec_free(r);
+}
+END_TEST
+
+/* A stanza's namespace declarations count against max_attrs. */
+START_TEST(xmlp_ns_decls_are_attrs)
+{
+	const struct xmlp_limits	 lim = {
+		.max_stanza = 4096, .max_depth = 3, .max_attrs = 6,
+	};
+	struct rec			*r = rec_new(&lim);
+
+	ck_assert_int_eq(feed_str(r, HDR "<a xmlns:p='u' p:x='1' y='2'/>"),
+	    0);
+	ck_assert_int_eq(r->nstanzas, 1);
+	ck_assert_int_eq(feed_str(r, "<a><b xmlns:p1='1' xmlns:p2='2' "
+	    "xmlns:p3='3' xmlns:p4='4' xmlns:p5='5' xmlns:p6='6' "
+	    "xmlns:p7='7'/></a>"), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	ck_assert_int_eq(r->nstanzas, 1);
+	rec_free(r);
+}
+END_TEST
+
+/* A header with n declarations xmlns:pN='u...N' (uri_len u's). */
+static char *
+decl_header(int n, int uri_len)
+{
+	size_t	 cap = (size_t)n * (size_t)(uri_len + 32) + 256, len;
+	char	*h = malloc(cap);
+	int	 i;
+
+	ck_assert_ptr_nonnull(h);
+	len = (size_t)snprintf(h, cap, "<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' to='x'");
+	for (i = 0; i < n; i++) {
+		len += (size_t)snprintf(h + len, cap - len, " xmlns:p%d='", i);
+		memset(h + len, 'u', (size_t)uri_len);
+		len += (size_t)uri_len;
+		len += (size_t)snprintf(h + len, cap - len, "%d'", i);
+	}
+	snprintf(h + len, cap - len, ">");
+	return h;
+}
+
+/*
+ * The header has its own limit, 8 KiB, whatever max_stanza and
+ * max_attrs allow: 10,500 declarations are refused, not stored.
+ */
+START_TEST(xmlp_header_size_limit)
+{
+	const struct xmlp_limits	 lim = {
+		.max_stanza = 1024 * 1024, .max_depth = 8, .max_attrs = 20000,
+	};
+	struct rec			*r = rec_new(&lim);
+	char				*h = decl_header(10500, 1);
+
+	ck_assert_uint_gt(strlen(h), 100000);
+	ck_assert_int_eq(feed_str(r, h), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	ck_assert_int_eq(r->opens, 0);
+	free(h);
+	rec_free(r);
+	/* Byte by byte: refused as soon as it passes 8 KiB. */
+	r = rec_new(&lim);
+	h = decl_header(300, 40);
+	ck_assert_int_eq(feed_bytes(r, h, strlen(h)), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	free(h);
+	rec_free(r);
+	/* Under 8 KiB and under max_attrs: fine, even over max_stanza. */
+	r = rec_new(&test_limits);
+	h = decl_header(12, 400);
+	ck_assert_uint_gt(strlen(h), test_limits.max_stanza);
+	ck_assert_int_eq(feed_str(r, h), 0);
+	ck_assert_int_eq(r->opens, 1);
+	free(h);
+	rec_free(r);
+}
+END_TEST
+
+/* Too many declarations in a small header: max_attrs. */
+START_TEST(xmlp_header_decls_limit)
+{
+	struct rec	*r = rec_new(NULL);
+	char		*h = decl_header(20, 4);
+
+	ck_assert_uint_lt(strlen(h), 8192);
+	ck_assert_int_eq(feed_str(r, h), -1);
+	ck_assert_str_eq(xmlp_error(r->p), "policy-violation");
+	ck_assert_int_eq(r->opens, 0);
+	free(h);
+	rec_free(r);
+}
+END_TEST
+
+/* Each feed after the parser was parked replays the header: counted. */
+START_TEST(xmlp_replay_is_counted)
+{
+	struct rec	*r = rec_new(NULL);
+	char		*h = decl_header(10, 100);
+	size_t		 n;
+
+	ck_assert_int_eq(feed_str(r, h), 0);
+	ck_assert_uint_eq(xmlp_take_replayed(r->p), 0);
+	ck_assert_int_eq(feed_str(r, " "), 0);
+	n = xmlp_take_replayed(r->p);
+	ck_assert_uint_gt(n, 10 * 100);
+	ck_assert_uint_lt(n, strlen(h) + 64);
+	ck_assert_uint_eq(xmlp_take_replayed(r->p), 0);
+	ck_assert_int_eq(feed_str(r, " "), 0);
+	ck_assert_uint_eq(xmlp_take_replayed(r->p), n);
+	free(h);
 	rec_free(r);
 }
 END_TEST
@@ -994,6 +1108,10 @@ xmlp_suite(void)
 	tcase_add_test(tc, xmlp_many_small_in_one_buffer);
 	tcase_add_test(tc, xmlp_depth_limit);
 	tcase_add_test(tc, xmlp_attr_limit);
+	tcase_add_test(tc, xmlp_ns_decls_are_attrs);
+	tcase_add_test(tc, xmlp_header_size_limit);
+	tcase_add_test(tc, xmlp_header_decls_limit);
+	tcase_add_test(tc, xmlp_replay_is_counted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("control");
 	tcase_add_test(tc, xmlp_stop_in_callback);

@@ -33,6 +33,8 @@ USERS = {
 MAX_STANZA = 65536
 MAX_DEPTH = 32
 START_TIMEOUT = 20.0
+RATE_KEYWORDS = ("rate-bytes-unauth", "rate-bytes", "rate-stanzas-unauth",
+                 "rate-stanzas")
 STOP_TIMEOUT = 15.0
 
 SANITIZER_MARKERS = (
@@ -133,6 +135,13 @@ class Daemon:
             "auth-rate-address 1000",
             "auth-rate-account 1000",
         ]
+        # Many tests send megabytes or hundreds of stanzas as fast as they
+        # can: the per-stream rate limits would only make them slow. A
+        # test that sets one of these keywords (test_abuse_stream.py)
+        # replaces the line here.
+        given = {line.split()[0] for line in extra.splitlines()
+                 if line.split()}
+        lines += [f"{k} 0" for k in RATE_KEYWORDS if k not in given]
         return "\n".join(lines) + "\n" + extra
 
     # -- lifecycle ---------------------------------------------------------
