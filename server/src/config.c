@@ -124,6 +124,9 @@ static const struct config_kw config_keywords[] = {
 	  .maxargs = 1 },
 	UINT("mam-retention-days", mam_retention_days, 0, 36500),
 	UINT("mam-max-page", mam_max_page, 1, 10000),
+	UINT("mam-queries-per-turn", mam_queries_per_turn, 1, 10000),
+	UINT("mam-quota-rows", mam_quota_rows, 0, 1000000000),
+	UINT("mam-quota-mb", mam_quota_mb, 0, 1048576),
 	STR("port-file", port_file, false),
 };
 #define CONFIG_NKEYWORDS \
@@ -512,6 +515,9 @@ config_defaults(struct config *cfg)
 	cfg->mam_default = CONFIG_MAM_ALWAYS;
 	cfg->mam_retention_days = 0;
 	cfg->mam_max_page = 100;
+	cfg->mam_queries_per_turn = 8;
+	cfg->mam_quota_rows = 100000;
+	cfg->mam_quota_mb = 100;
 }
 
 /*

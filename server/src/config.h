@@ -74,6 +74,9 @@ struct config {
 	}			 mam_default;		/* archiving default */
 	unsigned		 mam_retention_days;	/* 0: keep forever */
 	unsigned		 mam_max_page;		/* results per page */
+	unsigned		 mam_queries_per_turn;	/* per session */
+	unsigned		 mam_quota_rows;	/* per user; 0: none */
+	unsigned		 mam_quota_mb;		/* MiB per user; 0: none */
 
 	char			*port_file;	/* write bound ports (tests) */
 };

@@ -89,6 +89,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ALWAYS);
 	ck_assert_uint_eq(cfg.mam_retention_days, 0);
 	ck_assert_uint_eq(cfg.mam_max_page, 100);
+	ck_assert_uint_eq(cfg.mam_queries_per_turn, 8);
+	ck_assert_uint_eq(cfg.mam_quota_rows, 100000);
+	ck_assert_uint_eq(cfg.mam_quota_mb, 100);
 	config_free(&cfg);
 }
 END_TEST
@@ -132,6 +135,9 @@ START_TEST(test_every_keyword)
 	    "mam-default roster\n"
 	    "mam-retention-days 365\n"
 	    "mam-max-page 20\n"
+	    "mam-queries-per-turn 2\n"
+	    "mam-quota-rows 0\n"
+	    "mam-quota-mb 10\n"
 	    "port-file /run/xmppd/ports\n";
 	struct config	 cfg;
 	char		*err;
@@ -180,6 +186,9 @@ START_TEST(test_every_keyword)
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ROSTER);
 	ck_assert_uint_eq(cfg.mam_retention_days, 365);
 	ck_assert_uint_eq(cfg.mam_max_page, 20);
+	ck_assert_uint_eq(cfg.mam_queries_per_turn, 2);
+	ck_assert_uint_eq(cfg.mam_quota_rows, 0);
+	ck_assert_uint_eq(cfg.mam_quota_mb, 10);
 	ck_assert_str_eq(cfg.port_file, "/run/xmppd/ports");
 	ck_assert_int_eq(config_check(&cfg, &err), 0);
 	unload(&cfg, err);
@@ -259,6 +268,10 @@ static const struct {
 	    "max-depth: \"99999999999999999999999\" is not a number" },
 	{ "max-depth 1", "max-depth: 1 is out of range 2..1000" },
 	{ "idle-timeout 0", "idle-timeout: 0 is out of range 1..86400" },
+	{ "mam-queries-per-turn 0",
+	    "mam-queries-per-turn: 0 is out of range 1..10000" },
+	{ "mam-quota-mb 1048577",
+	    "mam-quota-mb: 1048577 is out of range 0..1048576" },
 	{ "auth-rate-window 86401",
 	    "auth-rate-window: 86401 is out of range 1..86400" },
 	{ "max-stanza-size 1G", "max-stanza-size: \"1G\" is not a size "
