@@ -116,6 +116,7 @@ static const struct config_kw config_keywords[] = {
 	UINT("idle-timeout", idle_timeout, 1, 86400),
 	UINT("keepalive", keepalive, 1, 86400),
 	UINT("max-offline", max_offline, 1, 1000000),
+	UINT("max-offline-mb", max_offline_mb, 0, 1048576),
 	UINT("store-reserve", store_reserve, 0, 65536),
 	UINT("max-sessions-per-user", max_sessions_per_user, 1, 1000),
 	UINT("sm-hibernate", sm_hibernate, 0, 86400),
@@ -508,6 +509,7 @@ config_defaults(struct config *cfg)
 	cfg->idle_timeout = 600;
 	cfg->keepalive = 60;
 	cfg->max_offline = 1000;
+	cfg->max_offline_mb = 64;
 	cfg->store_reserve = 16;
 	cfg->max_sessions_per_user = 10;
 	cfg->sm_hibernate = 300;

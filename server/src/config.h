@@ -60,6 +60,7 @@ struct config {
 	unsigned		 idle_timeout;		/* s without input */
 	unsigned		 keepalive;		/* s without output */
 	unsigned		 max_offline;		/* spooled per user */
+	unsigned		 max_offline_mb;	/* MiB spooled per user */
 	unsigned		 store_reserve;		/* MiB kept free */
 	unsigned		 max_sessions_per_user;
 

@@ -115,6 +115,8 @@ int64_t		 store_spool_push(struct store *, const char *user,
 		    int64_t stamp_ms);
 /* Rows queued for user, or -1. */
 int		 store_spool_count(struct store *, const char *user);
+/* Bytes of XML in user's spool (one key lookup), or -1. */
+int64_t		 store_spool_bytes(struct store *, const char *user);
 /*
  * Call fn for at most limit of user's rows with seq > after, oldest
  * first; fn must not write to the spool (the SELECT is running). The

@@ -138,7 +138,8 @@ const char *const store_migrations[] = {
 	 * rows and the bytes of their XML, kept by triggers in the same
 	 * transaction as every insert and delete (retention and the quota
 	 * included), so the quota check is one key lookup, not an
-	 * aggregate over the archive.
+	 * aggregate over the archive. spool_usage does the same for the
+	 * bytes waiting in each user's spool (max-offline-mb).
 	 */
 	"DROP INDEX archive_owner;"
 	"DROP INDEX archive_with;"
@@ -163,6 +164,21 @@ const char *const store_migrations[] = {
 	"  UPDATE archive_usage SET nrows = nrows - 1,"
 	"  nbytes = nbytes - length(CAST(OLD.xml AS BLOB))"
 	"  WHERE owner = OLD.owner;"
+	"END;"
+	"CREATE TABLE spool_usage ("
+	"  user		TEXT NOT NULL PRIMARY KEY,"
+	"  nbytes	INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO spool_usage (user, nbytes)"
+	"  SELECT user, sum(length(CAST(xml AS BLOB))) FROM spool GROUP BY user;"
+	"CREATE TRIGGER spool_usage_add AFTER INSERT ON spool BEGIN"
+	"  INSERT INTO spool_usage (user, nbytes)"
+	"  VALUES (NEW.user, length(CAST(NEW.xml AS BLOB)))"
+	"  ON CONFLICT (user) DO UPDATE SET nbytes = nbytes + excluded.nbytes;"
+	"END;"
+	"CREATE TRIGGER spool_usage_del AFTER DELETE ON spool BEGIN"
+	"  UPDATE spool_usage SET nbytes = nbytes - length(CAST(OLD.xml AS BLOB))"
+	"  WHERE user = OLD.user;"
 	"END;",
 };
 
@@ -280,6 +296,8 @@ const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_SPOOL_PUSH] = "INSERT INTO spool"
 	    " (user, id, resource, stamp_ms, xml) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STORE_Q_SPOOL_COUNT] = "SELECT count(*) FROM spool WHERE user = ?1",
+	[STORE_Q_SPOOL_BYTES] = "SELECT nbytes FROM spool_usage"
+	    " WHERE user = ?1",
 	[STORE_Q_SPOOL_AFTER] = "SELECT seq, id, resource, stamp_ms, xml"
 	    " FROM spool WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
 	[STORE_Q_SPOOL_DEL] = "DELETE FROM spool WHERE seq = ?1",

@@ -80,6 +80,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.idle_timeout, 600);
 	ck_assert_uint_eq(cfg.keepalive, 60);
 	ck_assert_uint_eq(cfg.max_offline, 1000);
+	ck_assert_uint_eq(cfg.max_offline_mb, 64);
 	ck_assert_uint_eq(cfg.store_reserve, 16);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 10);
 	ck_assert_uint_eq(cfg.radius_timeout, 2000);
@@ -128,6 +129,7 @@ START_TEST(test_every_keyword)
 	    "idle-timeout 900\n"
 	    "keepalive 45\n"
 	    "max-offline 50\n"
+	    "max-offline-mb 0\n"
 	    "store-reserve 4\n"
 	    "max-sessions-per-user 3\n"
 	    "sm-hibernate 0\n"
@@ -179,6 +181,7 @@ START_TEST(test_every_keyword)
 	ck_assert_uint_eq(cfg.idle_timeout, 900);
 	ck_assert_uint_eq(cfg.keepalive, 45);
 	ck_assert_uint_eq(cfg.max_offline, 50);
+	ck_assert_uint_eq(cfg.max_offline_mb, 0);
 	ck_assert_uint_eq(cfg.store_reserve, 4);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 3);
 	ck_assert_uint_eq(cfg.sm_hibernate, 0);

@@ -3,7 +3,8 @@
  * filters is served by an index search (SQLite's own plan, asked for the
  * statement store_archive_query() runs), the per-owner counters follow
  * every insert and delete, the quota drops the oldest rows and keeps the
- * newest, and migration 4 counts an existing archive.
+ * newest, migration 4 counts an existing archive and spool, and the
+ * spool's byte counter follows its rows.
  */
 #include <check.h>
 #include <dirent.h>
@@ -262,6 +263,11 @@ START_TEST(store_archive_migration_counts)
 
 	store_close(st);
 	t_sql("DROP TRIGGER archive_usage_add;"
+	    "DROP TRIGGER spool_usage_add;"
+	    "DROP TRIGGER spool_usage_del;"
+	    "DROP TABLE spool_usage;"
+	    "INSERT INTO spool (user, id, stamp_ms, xml)"
+	    " VALUES ('bob', 's1', 1, '123'), ('bob', 's2', 2, '4567');"
 	    "DROP TRIGGER archive_usage_del;"
 	    "DROP TABLE archive_usage;"
 	    "DROP INDEX archive_owner;"
@@ -280,10 +286,37 @@ START_TEST(store_archive_migration_counts)
 	ck_assert_int_eq(store_archive_usage(st, "bob", &rows, &bytes), 0);
 	ck_assert_int_eq(rows, 1);
 	ck_assert_int_eq(bytes, 5);
+	ck_assert_int_eq(store_spool_bytes(st, "bob"), 7);
 	store_close(st);
 	ck_assert_int_eq(t_sql_int("PRAGMA user_version"), 4);
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM sqlite_schema"
 	    " WHERE name = 'archive_with' AND sql LIKE '%stamp_ms%'"), 1);
+}
+END_TEST
+
+/* The spool's byte counter (max-offline-mb) follows pushes and deletes. */
+START_TEST(store_spool_bytes_counted)
+{
+	struct store	*st = t_open();
+	int64_t		 a, b;
+
+	ck_assert_int_eq(store_spool_bytes(st, "bob"), 0);
+	ck_assert_int_gt(a = store_spool_push(st, "bob", "s1", NULL,
+	    "<m>\xc3\xa9</m>", 1), 0);
+	ck_assert_int_gt(b = store_spool_push(st, "bob", "s2", "r",
+	    "<message/>", 2), 0);
+	ck_assert_int_gt(store_spool_push(st, "carol", "s3", NULL, "<m/>", 3),
+	    0);
+	ck_assert_int_eq(store_spool_bytes(st, "bob"), 9 + 10);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_spool_del(st, a), 1);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_spool_bytes(st, "bob"), 10);
+	ck_assert_int_eq(store_spool_bytes(st, "carol"), 4);
+	ck_assert_int_eq(store_spool_del(st, b), 1);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_spool_bytes(st, "bob"), 0);
+	store_close(st);
 }
 END_TEST
 
@@ -299,6 +332,7 @@ store_archive_suite(void)
 	tcase_add_test(tc, store_archive_quota_rows);
 	tcase_add_test(tc, store_archive_quota_bytes);
 	tcase_add_test(tc, store_archive_migration_counts);
+	tcase_add_test(tc, store_spool_bytes_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

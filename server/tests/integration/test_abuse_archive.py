@@ -263,3 +263,49 @@ def test_archive_quota_flood(make_daemon):
           f"bytes, WAL {wal} bytes; VmRSS {rss} kB")
     alice.close()
     bob.close()
+
+
+SPOOL_MB = 1
+
+
+def test_spool_bytes_capped(make_daemon):
+    """bob is offline; alice sends him 60 KB messages. Past max-offline-mb
+    of spool the next ones are refused with service-unavailable and stored
+    nowhere, long before max-offline (1000) messages of up to
+    max-stanza-size; carol logs in and reaches her other session
+    meanwhile; bob then gets exactly what was accepted."""
+    server = make_daemon(extra_conf=f"max-offline-mb {SPOOL_MB}\n")
+    watch = login(server, "carol", resource="watch")
+    alice = login(server, "alice")
+    pad = "z" * BIG_BODY
+    n = 40		# 2.4 MB: more than twice the cap
+    for i in range(n):
+        alice.send(f"<message to='{BOB}' type='chat' id='s{i}'>"
+                   f"<body>spool {i} {pad}</body></message>")
+    got, dt = legit_login_and_message(server, watch, CAROL, "during spool",
+                                      user="carol")
+    assert got is not None and dt < LEGIT_TIMEOUT, dt
+    seen = barrier(alice)
+    refused = [e.get("id") for e in seen if e.get("type") == "error"]
+    for e in seen:
+        if e.get("type") == "error":
+            assert stanza_error(e) == "service-unavailable", ET.tostring(e)
+    accepted = n - len(refused)
+    # At most one stanza over the cap (the check precedes the write).
+    assert 0 < accepted <= SPOOL_MB * 1024 * 1024 // BIG_BODY + 1, accepted
+    assert refused == [f"s{i}" for i in range(accepted, n)]
+    rss = rss_kb(server)
+    assert rss < RSS_BOUND_KB, rss
+    bob = login(server, "bob", presence=False)
+    bob.send("<presence/>")
+    deadline = time.monotonic() + 30
+    bodies = []
+    while len(bodies) < accepted and time.monotonic() < deadline:
+        el = bob.next_element(timeout=deadline - time.monotonic())
+        if is_msg(el) and body(el) is not None:
+            bodies.append(body(el))
+    assert bodies == [f"spool {i} {pad}" for i in range(accepted)]
+    print(f"\nlegit login+message {dt * 1000:.0f} ms; {accepted} spooled, "
+          f"{len(refused)} refused; VmRSS {rss} kB")
+    for s in (alice, bob, watch):
+        s.close()
