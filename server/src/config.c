@@ -130,6 +130,7 @@ static const struct config_kw config_keywords[] = {
 	UINT("idle-timeout", idle_timeout, 1, 86400),
 	UINT("keepalive", keepalive, 1, 86400),
 	UINT("max-offline", max_offline, 1, 1000000),
+	UINT("max-offline-mb", max_offline_mb, 0, 1048576),
 	UINT("store-reserve", store_reserve, 0, 65536),
 	UINT("max-sessions-per-user", max_sessions_per_user, 1, 1000),
 	UINT("sm-hibernate", sm_hibernate, 0, 86400),
@@ -141,6 +142,9 @@ static const struct config_kw config_keywords[] = {
 	  .maxargs = 1 },
 	UINT("mam-retention-days", mam_retention_days, 0, 36500),
 	UINT("mam-max-page", mam_max_page, 1, 10000),
+	UINT("mam-queries-per-turn", mam_queries_per_turn, 1, 10000),
+	UINT("mam-quota-rows", mam_quota_rows, 0, 1000000000),
+	UINT("mam-quota-mb", mam_quota_mb, 0, 1048576),
 	STR("port-file", port_file, false),
 };
 #define CONFIG_NKEYWORDS \
@@ -541,6 +545,7 @@ config_defaults(struct config *cfg)
 	cfg->idle_timeout = 600;
 	cfg->keepalive = 60;
 	cfg->max_offline = 1000;
+	cfg->max_offline_mb = 64;
 	cfg->store_reserve = 16;
 	cfg->max_sessions_per_user = 10;
 	cfg->sm_hibernate = 300;
@@ -551,6 +556,9 @@ config_defaults(struct config *cfg)
 	cfg->mam_default = CONFIG_MAM_ALWAYS;
 	cfg->mam_retention_days = 0;
 	cfg->mam_max_page = 100;
+	cfg->mam_queries_per_turn = 8;
+	cfg->mam_quota_rows = 100000;
+	cfg->mam_quota_mb = 100;
 }
 
 /*

@@ -72,6 +72,7 @@ struct config {
 	unsigned		 idle_timeout;		/* s without input */
 	unsigned		 keepalive;		/* s without output */
 	unsigned		 max_offline;		/* spooled per user */
+	unsigned		 max_offline_mb;	/* MiB spooled per user */
 	unsigned		 store_reserve;		/* MiB kept free */
 	unsigned		 max_sessions_per_user;
 	unsigned		 max_directed_presence;	/* per session */
@@ -89,6 +90,9 @@ struct config {
 	}			 mam_default;		/* archiving default */
 	unsigned		 mam_retention_days;	/* 0: keep forever */
 	unsigned		 mam_max_page;		/* results per page */
+	unsigned		 mam_queries_per_turn;	/* per session */
+	unsigned		 mam_quota_rows;	/* per user; 0: none */
+	unsigned		 mam_quota_mb;		/* MiB per user; 0: none */
 
 	char			*port_file;	/* write bound ports (tests) */
 };

@@ -69,6 +69,7 @@ struct ev {
 	bool		 stop;
 	bool		 running;
 	uint64_t	 now;
+	uint64_t	 turn;		/* loop turns run so far */
 	uint64_t	 seq;
 
 	struct ev_timer	**heap;
@@ -184,6 +185,12 @@ uint64_t
 ev_now(const struct ev *ev)
 {
 	return ev->now;
+}
+
+uint64_t
+ev_turn(const struct ev *ev)
+{
+	return ev->turn;
 }
 
 /* --- fd watchers ------------------------------------------------------ */
@@ -554,6 +561,7 @@ ev_run(struct ev *ev)
 		ev_run_deferred(ev);
 		n = epoll_wait(ev->epfd, events, EV_BATCH, ev_timeout(ev));
 		ev->now = ev_clock();
+		ev->turn++;
 		if (n == -1) {
 			if (errno != EINTR) {
 				log_warn("epoll_wait");

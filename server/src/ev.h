@@ -30,6 +30,8 @@ int		 ev_run(struct ev *);
 void		 ev_stop(struct ev *);
 /* Monotonic milliseconds, sampled once per loop turn. */
 uint64_t	 ev_now(const struct ev *);
+/* The number of the current loop turn (a budget per turn resets on it). */
+uint64_t	 ev_turn(const struct ev *);
 
 /* Watch fd for EV_READ|EV_WRITE; events 0 keeps it registered but idle. */
 struct ev_io	*ev_io_add(struct ev *, int fd, int events, ev_io_cb, void *);

@@ -82,6 +82,26 @@ mam_wanted(struct server *srv, const char *owner, const char *peer)
 	return true;
 }
 
+/*
+ * Keep owner's archive within mam-quota-rows and mam-quota-mb by dropping
+ * its oldest rows, in the batch of the message that went over: a flood
+ * can neither fill the disk nor push out anything newer than itself. A
+ * failed trim is soft: the message is still archived and delivered, and
+ * the next one trims again.
+ */
+static void
+mam_quota(struct server *srv, const char *owner)
+{
+	int	n;
+
+	n = store_archive_trim(srv->store, owner,
+	    (int64_t)srv->cfg->mam_quota_rows,
+	    (int64_t)srv->cfg->mam_quota_mb * 1024 * 1024);
+	if (n > 0)
+		log_debug("mam: quota dropped %d oldest messages user=%s", n,
+		    owner);
+}
+
 static int
 mam_store(struct server *srv, const char *owner, const char *id,
     const char *peer_bare, const char *peer, const char *origin,
@@ -94,6 +114,8 @@ mam_store(struct server *srv, const char *owner, const char *id,
 	rc = store_archive_add(srv->store, owner, id, proto_now_ms(),
 	    peer_bare, peer, origin, outgoing, xml);
 	free(xml);
+	if (rc == 0)
+		mam_quota(srv, owner);
 	return rc;
 }
 
@@ -374,6 +396,30 @@ mam_count(struct server *srv, struct session *s, struct stanza *iq,
 	stanza_unref(r);
 }
 
+/*
+ * At most mam-queries-per-turn archive queries per session in one loop
+ * turn. A client that pipelines hundreds of queries has them all parsed
+ * from one read, in one turn; answered in full they would hold the loop
+ * (and everyone else's logins and messages) for as long as they take.
+ * Past the budget a query is refused with resource-constraint (type
+ * wait): it costs an error reply, and a client that waits for each page,
+ * as paging does, never meets the limit.
+ */
+static bool
+mam_over_budget(struct server *srv, struct session *s)
+{
+	uint64_t	turn = ev_turn(srv->ev);
+
+	if (s->mam_turn != turn) {
+		s->mam_turn = turn;
+		s->mam_queries = 0;
+	}
+	if (s->mam_queries >= srv->cfg->mam_queries_per_turn)
+		return true;
+	s->mam_queries++;
+	return false;
+}
+
 static enum mod_result
 mam_query(struct server *srv, struct session *s, struct stanza *iq)
 {
@@ -384,6 +430,10 @@ mam_query(struct server *srv, struct session *s, struct stanza *iq)
 	bool			 complete = true;
 	size_t			 i, k;
 
+	if (mam_over_budget(srv, s)) {
+		router_bounce(srv->router, iq, "resource-constraint");
+		return MOD_HANDLED;
+	}
 	if (mam_query_parse(stanza_first_child(iq), mam_page_max(srv),
 	    &q, &cond, &text) == -1) {
 		router_bounce_text(srv->router, iq, cond, text);

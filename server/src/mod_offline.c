@@ -86,10 +86,21 @@ bool
 offline_full(struct server *srv, const char *user)
 {
 	int	n = offline_count(srv, user);
+	int64_t	b;
 
 	if (n >= 0 && (unsigned)n >= srv->cfg->max_offline) {
 		log_info("offline: spool full user=%s max=%u", user,
 		    srv->cfg->max_offline);
+		return true;
+	}
+	/* In bytes too: max-offline messages of max-stanza-size would be
+	 * 250 MiB per account with the defaults. The check comes before
+	 * the write, so the spool ends at most one stanza over. */
+	if (srv->cfg->max_offline_mb > 0 &&
+	    (b = store_spool_bytes(srv->store, user)) >= 0 &&
+	    b >= (int64_t)srv->cfg->max_offline_mb * 1024 * 1024) {
+		log_info("offline: spool full user=%s bytes=%lld max=%uMiB",
+		    user, (long long)b, srv->cfg->max_offline_mb);
 		return true;
 	}
 	return false;

@@ -42,6 +42,8 @@ struct session {
 	bool			 available;	/* initial presence sent */
 	bool			 interested;	/* roster requested: pushes */
 	bool			 carbons;	/* XEP-0280 enabled */
+	uint64_t		 mam_turn;	/* loop turn of mam_queries */
+	unsigned		 mam_queries;	/* archive queries that turn */
 	struct stanza		*presence;	/* last available presence */
 	struct dict		*directed;	/* JIDs given directed presence */
 	const struct session_ops *ops;

@@ -117,6 +117,8 @@ int64_t		 store_spool_push(struct store *, const char *user,
 		    int64_t stamp_ms);
 /* Rows queued for user, or -1. */
 int		 store_spool_count(struct store *, const char *user);
+/* Bytes of XML in user's spool (one key lookup), or -1. */
+int64_t		 store_spool_bytes(struct store *, const char *user);
 /*
  * Call fn for at most limit of user's rows with seq > after, oldest
  * first; fn must not write to the spool (the SELECT is running). The
@@ -203,8 +205,25 @@ int		 store_archive_get(struct store *, const char *owner,
 int		 store_archive_query(struct store *,
 		    const struct store_archive_query *, store_archive_fn,
 		    void *arg);
+/*
+ * SQLite's query plan for what store_archive_query() runs for q, one
+ * step's detail after another joined by "; ", into buf; 0 or -1.
+ */
+int		 store_archive_plan(struct store *,
+		    const struct store_archive_query *, char *buf,
+		    size_t len);
 /* Retention: delete rows stamped before before_ms; count or -1. */
 int		 store_archive_expire(struct store *, int64_t before_ms);
+/* owner's archive: its rows and bytes of XML (0, 0 if none); 0 or -1. */
+int		 store_archive_usage(struct store *, const char *owner,
+		    int64_t *rows, int64_t *bytes);
+/*
+ * Quota: drop owner's oldest rows until it holds at most max_rows rows
+ * and max_bytes bytes of XML (0: no limit on that one); a soft write.
+ * The count dropped, or -1.
+ */
+int		 store_archive_trim(struct store *, const char *owner,
+		    int64_t max_rows, int64_t max_bytes);
 
 /* XEP-0313 §6 preferences: default (-1 if unset) and per-JID rules. */
 int		 store_mam_prefs_get(struct store *, const char *owner,

@@ -3,6 +3,7 @@
  * behind store.h. seq orders a user's rows; id is the public stanza-id.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,54 @@ store_archive_get(struct store *st, const char *owner, const char *id,
 }
 
 /*
+ * Bind aq's peer: ?2 the bare JID (with up to its '/'), ?3 the full JID
+ * when the query names a resource, else NULL. The copy of the bare JID
+ * is handed to SQLite, which frees it.
+ */
+static int
+store_archive_bind_with(sqlite3_stmt *q, const struct store_archive_query *aq)
+{
+	size_t	len = strcspn(aq->with, "/");
+
+	if (sqlite3_bind_text(q, 2, xstrndup(aq->with, len), -1, free) !=
+	    SQLITE_OK)
+		return -1;
+	if (aq->with_bare || aq->with[len] == '\0')
+		return sqlite3_bind_null(q, 3) == SQLITE_OK ? 0 : -1;
+	return sqlite3_bind_text(q, 3, aq->with, -1, SQLITE_STATIC) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
+/* The statement that serves aq: with or without a peer, which end. */
+static enum store_q
+store_archive_pick(const struct store_archive_query *aq)
+{
+	if (aq->with != NULL)
+		return aq->newest_first ? STORE_Q_ARCHIVE_WITH_NEWEST :
+		    STORE_Q_ARCHIVE_WITH_OLDEST;
+	return aq->newest_first ? STORE_Q_ARCHIVE_NEWEST :
+	    STORE_Q_ARCHIVE_OLDEST;
+}
+
+/* Bind every filter of aq to q (either statement); 0 or -1. */
+static int
+store_archive_bind(sqlite3_stmt *q, const struct store_archive_query *aq)
+{
+	if (sqlite3_bind_text(q, 1, aq->owner, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    (aq->with != NULL && store_archive_bind_with(q, aq) == -1) ||
+	    sqlite3_bind_int64(q, 4, aq->start) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 5, aq->end) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 6, aq->after_seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 7, aq->before_seq != 0 ?
+	    aq->before_seq : INT64_MAX) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 8, aq->limit != 0 ?
+	    (sqlite3_int64)aq->limit : -1) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+/*
  * The rows of q->owner's archive that match q, at most q->limit of them
  * (0: no limit), oldest or newest first; the count, or -1.
  */
@@ -98,20 +147,10 @@ int
 store_archive_query(struct store *st, const struct store_archive_query *aq,
     store_archive_fn fn, void *arg)
 {
-	sqlite3_stmt	*q = st->q[aq->newest_first ?
-			    STORE_Q_ARCHIVE_NEWEST : STORE_Q_ARCHIVE_OLDEST];
+	sqlite3_stmt	*q = st->q[store_archive_pick(aq)];
 	int		 ret = -1;
 
-	if (store_bind_keys(st, q, __func__, aq->owner, aq->with) == -1)
-		goto done;
-	if (sqlite3_bind_int(q, 3, aq->with_bare) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 4, aq->start) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 5, aq->end) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 6, aq->after_seq) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 7, aq->before_seq != 0 ?
-	    aq->before_seq : INT64_MAX) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 8, aq->limit != 0 ?
-	    (sqlite3_int64)aq->limit : -1) != SQLITE_OK) {
+	if (store_archive_bind(q, aq) == -1) {
 		store_warn(st, __func__);
 		goto done;
 	}
@@ -119,6 +158,146 @@ store_archive_query(struct store *st, const struct store_archive_query *aq,
  done:
 	store_q_done(q);
 	return ret;
+}
+
+/*
+ * SQLite's plan for the statement store_archive_query() would run for aq,
+ * bound the same way: the detail of each step, joined by "; ", into buf
+ * (truncated to len). For the tests, which hold every combination of
+ * filters to an index search. 0 or -1.
+ */
+int
+store_archive_plan(struct store *st, const struct store_archive_query *aq,
+    char *buf, size_t len)
+{
+	sqlite3_stmt	*q = NULL;
+	char		*sql;
+	const char	*d;
+	size_t		 used = 0;
+	int		 rc, ret = -1;
+
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s",
+	    store_sql[store_archive_pick(aq)]);
+	if (sql == NULL || sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) !=
+	    SQLITE_OK || store_archive_bind(q, aq) == -1)
+		goto done;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if ((d = (const char *)sqlite3_column_text(q, 3)) == NULL)
+			goto done;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    used > 0 ? "; " : "", d);
+		if (used >= len)
+			used = len - 1;
+	}
+	ret = rc == SQLITE_DONE ? 0 : -1;
+ done:
+	if (ret == -1)
+		store_warn(st, __func__);
+	sqlite3_finalize(q);
+	sqlite3_free(sql);
+	return ret;
+}
+
+/* owner's archive: rows and bytes of XML (0 and 0 if none); 0 or -1. */
+int
+store_archive_usage(struct store *st, const char *owner, int64_t *rows,
+    int64_t *bytes)
+{
+	sqlite3_stmt	*q = st->q[STORE_Q_ARCHIVE_USAGE];
+	int		 rc, ret = -1;
+
+	*rows = *bytes = 0;
+	if (store_bind_keys(st, q, __func__, owner, NULL) == -1)
+		goto done;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*rows = sqlite3_column_int64(q, 0);
+		*bytes = sqlite3_column_int64(q, 1);
+	} else if (rc != SQLITE_DONE) {
+		store_warn(st, __func__);
+		goto done;
+	}
+	ret = 0;
+ done:
+	store_q_done(q);
+	return ret;
+}
+
+/* Delete owner's n oldest rows inside an open write; 0 or -1. */
+static int
+store_archive_drop_oldest(struct store *st, const char *owner, int64_t n)
+{
+	sqlite3_stmt	*q = st->q[STORE_Q_ARCHIVE_TRIM];
+	int		 ret = -1;
+
+	if (sqlite3_bind_text(q, 1, owner, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 2, n) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_DONE)
+		store_warn(st, __func__);
+	else
+		ret = 0;
+	store_q_done(q);
+	return ret;
+}
+
+/*
+ * How many of the oldest rows to drop to come back under the quota:
+ * the rows over max_rows, or enough rows of the archive's mean size to
+ * cover the bytes over max_bytes, whichever is more (at least one).
+ */
+static int64_t
+store_archive_excess(int64_t rows, int64_t bytes, int64_t max_rows,
+    int64_t max_bytes)
+{
+	int64_t	n = 0, over;
+
+	if (max_rows > 0 && rows > max_rows)
+		n = rows - max_rows;
+	if (max_bytes > 0 && bytes > max_bytes && rows > 0) {
+		over = bytes - max_bytes;
+		/* ceil(over / mean), mean = bytes / rows, without overflow */
+		over = (int64_t)(((double)over * (double)rows) /
+		    (double)bytes) + 1;
+		if (over > n)
+			n = over;
+	}
+	return n;
+}
+
+#define STORE_TRIM_ROUNDS	8	/* per call; the next add goes on */
+
+/*
+ * Quota: while owner's archive holds more than max_rows rows or
+ * max_bytes bytes of XML (0: no limit), drop its oldest rows, as one soft
+ * write (losing it costs only a later trim). The count dropped, or -1.
+ */
+int
+store_archive_trim(struct store *st, const char *owner, int64_t max_rows,
+    int64_t max_bytes)
+{
+	int64_t	rows, bytes, n, dropped = 0;
+	int	i, ret = -1;
+
+	if (store_archive_usage(st, owner, &rows, &bytes) == -1)
+		return -1;
+	if (store_archive_excess(rows, bytes, max_rows, max_bytes) == 0)
+		return 0;
+	if (store_wbegin_soft(st, __func__) == -1)
+		return -1;
+	for (i = 0; i < STORE_TRIM_ROUNDS; i++) {
+		n = store_archive_excess(rows, bytes, max_rows, max_bytes);
+		if (n == 0)
+			break;
+		if (store_archive_drop_oldest(st, owner, n) == -1 ||
+		    store_archive_usage(st, owner, &rows, &bytes) == -1)
+			goto done;
+		dropped += n;
+	}
+	ret = dropped > INT_MAX ? INT_MAX : (int)dropped;
+ done:
+	return store_wend_soft(st, ret, __func__);
 }
 
 /* Delete every archived message stamped before before_ms; count or -1. */

@@ -126,6 +126,60 @@ const char *const store_migrations[] = {
 	/* Resends are found in origin now; nothing reads this index, and
 	 * every archived message paid for it. */
 	"DROP INDEX archive_origin;",
+	/*
+	 * 4: archive queries that use an index for every filter, and what
+	 * each owner's archive holds, for the quota. The old query picked
+	 * the peer's column with a CASE, which no index can serve, so a
+	 * 'with' query walked the owner's whole archive. Now a query with
+	 * a peer searches (owner, with_bare, seq), one without searches
+	 * (owner, seq); both indexes carry stamp_ms (and the peer index
+	 * with_full) so the start/end and full-JID filters are read from
+	 * the index, not from the rows. archive_usage counts each owner's
+	 * rows and the bytes of their XML, kept by triggers in the same
+	 * transaction as every insert and delete (retention and the quota
+	 * included), so the quota check is one key lookup, not an
+	 * aggregate over the archive. spool_usage does the same for the
+	 * bytes waiting in each user's spool (max-offline-mb).
+	 */
+	"DROP INDEX archive_owner;"
+	"DROP INDEX archive_with;"
+	"CREATE INDEX archive_owner ON archive (owner, seq, stamp_ms);"
+	"CREATE INDEX archive_with ON archive"
+	"  (owner, with_bare, seq, stamp_ms, with_full);"
+	"CREATE TABLE archive_usage ("
+	"  owner		TEXT NOT NULL PRIMARY KEY,"
+	"  nrows		INTEGER NOT NULL,"
+	"  nbytes	INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO archive_usage (owner, nrows, nbytes)"
+	"  SELECT owner, count(*), sum(length(CAST(xml AS BLOB)))"
+	"  FROM archive GROUP BY owner;"
+	"CREATE TRIGGER archive_usage_add AFTER INSERT ON archive BEGIN"
+	"  INSERT INTO archive_usage (owner, nrows, nbytes)"
+	"  VALUES (NEW.owner, 1, length(CAST(NEW.xml AS BLOB)))"
+	"  ON CONFLICT (owner) DO UPDATE SET nrows = nrows + 1,"
+	"  nbytes = nbytes + excluded.nbytes;"
+	"END;"
+	"CREATE TRIGGER archive_usage_del AFTER DELETE ON archive BEGIN"
+	"  UPDATE archive_usage SET nrows = nrows - 1,"
+	"  nbytes = nbytes - length(CAST(OLD.xml AS BLOB))"
+	"  WHERE owner = OLD.owner;"
+	"END;"
+	"CREATE TABLE spool_usage ("
+	"  user		TEXT NOT NULL PRIMARY KEY,"
+	"  nbytes	INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO spool_usage (user, nbytes)"
+	"  SELECT user, sum(length(CAST(xml AS BLOB))) FROM spool GROUP BY user;"
+	"CREATE TRIGGER spool_usage_add AFTER INSERT ON spool BEGIN"
+	"  INSERT INTO spool_usage (user, nbytes)"
+	"  VALUES (NEW.user, length(CAST(NEW.xml AS BLOB)))"
+	"  ON CONFLICT (user) DO UPDATE SET nbytes = nbytes + excluded.nbytes;"
+	"END;"
+	"CREATE TRIGGER spool_usage_del AFTER DELETE ON spool BEGIN"
+	"  UPDATE spool_usage SET nbytes = nbytes - length(CAST(OLD.xml AS BLOB))"
+	"  WHERE user = OLD.user;"
+	"END;",
 };
 
 
@@ -141,15 +195,23 @@ const char *const store_migrations[] = {
 	"SELECT seq, id, stamp_ms, with_full, outgoing, xml FROM archive"
 
 /*
- * One archive query with every filter bound: ?2 NULL matches anyone, ?3
- * picks the bare or full JID column, ?6/?7 are exclusive seq bounds and
- * ?8 is the LIMIT (-1: none). Only the ORDER BY differs between the two.
+ * The archive queries, every filter bound: ?4/?5 the stamp_ms range,
+ * ?6/?7 exclusive seq bounds, ?8 the LIMIT (-1: none). Each filter is a
+ * plain comparison on an indexed column (no CASE, no "?2 IS NULL OR"
+ * around the peer), so SQLite searches archive_owner, or archive_with
+ * when there is a peer (?2 its bare JID, ?3 its full JID or NULL), and
+ * reads the rows in seq order from the index; check_store.c asserts the
+ * plan of every combination.
  */
+#define STORE_ARCHIVE_RANGE						\
+	" AND seq > ?6 AND seq < ?7 AND stamp_ms BETWEEN ?4 AND ?5"
 #define STORE_ARCHIVE_QUERY						\
-	STORE_ARCHIVE_COLS						\
-	" WHERE owner = ?1 AND (?2 IS NULL OR"				\
-	" (CASE WHEN ?3 THEN with_bare ELSE with_full END) = ?2)"	\
-	" AND stamp_ms BETWEEN ?4 AND ?5 AND seq > ?6 AND seq < ?7"
+	STORE_ARCHIVE_COLS " INDEXED BY archive_owner"			\
+	" WHERE owner = ?1" STORE_ARCHIVE_RANGE
+#define STORE_ARCHIVE_QUERY_WITH					\
+	STORE_ARCHIVE_COLS " INDEXED BY archive_with"			\
+	" WHERE owner = ?1 AND with_bare = ?2"				\
+	" AND (?3 IS NULL OR with_full = ?3)" STORE_ARCHIVE_RANGE
 
 const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -205,6 +267,16 @@ const char *const store_sql[STORE_Q_COUNT] = {
 	    " ORDER BY seq LIMIT ?8",
 	[STORE_Q_ARCHIVE_NEWEST] = STORE_ARCHIVE_QUERY
 	    " ORDER BY seq DESC LIMIT ?8",
+	[STORE_Q_ARCHIVE_WITH_OLDEST] = STORE_ARCHIVE_QUERY_WITH
+	    " ORDER BY seq LIMIT ?8",
+	[STORE_Q_ARCHIVE_WITH_NEWEST] = STORE_ARCHIVE_QUERY_WITH
+	    " ORDER BY seq DESC LIMIT ?8",
+	[STORE_Q_ARCHIVE_USAGE] = "SELECT nrows, nbytes FROM archive_usage"
+	    " WHERE owner = ?1",
+	/* The oldest ?2 rows of ?1's, found on archive_owner. */
+	[STORE_Q_ARCHIVE_TRIM] = "DELETE FROM archive WHERE seq IN"
+	    " (SELECT seq FROM archive INDEXED BY archive_owner"
+	    " WHERE owner = ?1 ORDER BY seq LIMIT ?2)",
 	[STORE_Q_ARCHIVE_EXPIRE] = "DELETE FROM archive WHERE stamp_ms < ?1",
 
 	[STORE_Q_PREFS_GET] = "SELECT dflt FROM mam_prefs WHERE owner = ?1",
@@ -225,6 +297,8 @@ const char *const store_sql[STORE_Q_COUNT] = {
 	[STORE_Q_SPOOL_PUSH] = "INSERT INTO spool"
 	    " (user, id, resource, stamp_ms, xml) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STORE_Q_SPOOL_COUNT] = "SELECT count(*) FROM spool WHERE user = ?1",
+	[STORE_Q_SPOOL_BYTES] = "SELECT nbytes FROM spool_usage"
+	    " WHERE user = ?1",
 	[STORE_Q_SPOOL_AFTER] = "SELECT seq, id, resource, stamp_ms, xml"
 	    " FROM spool WHERE user = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
 	[STORE_Q_SPOOL_DEL] = "DELETE FROM spool WHERE seq = ?1",

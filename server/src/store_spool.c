@@ -41,6 +41,27 @@ store_spool_push(struct store *st, const char *user, const char *id,
 	return seq;
 }
 
+/* Bytes of XML in user's spool (a counter, not a sum over rows); -1. */
+int64_t
+store_spool_bytes(struct store *st, const char *user)
+{
+	sqlite3_stmt	*q = st->q[STORE_Q_SPOOL_BYTES];
+	int64_t		 ret = -1;
+	int		 rc;
+
+	if (store_bind_keys(st, q, __func__, user, NULL) == -1)
+		goto done;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		ret = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		store_warn(st, __func__);
+ done:
+	store_q_done(q);
+	return ret;
+}
+
 int
 store_spool_count(struct store *st, const char *user)
 {

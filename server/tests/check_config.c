@@ -89,6 +89,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.idle_timeout, 600);
 	ck_assert_uint_eq(cfg.keepalive, 60);
 	ck_assert_uint_eq(cfg.max_offline, 1000);
+	ck_assert_uint_eq(cfg.max_offline_mb, 64);
 	ck_assert_uint_eq(cfg.store_reserve, 16);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 10);
 	ck_assert_uint_eq(cfg.radius_timeout, 2000);
@@ -101,6 +102,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ALWAYS);
 	ck_assert_uint_eq(cfg.mam_retention_days, 0);
 	ck_assert_uint_eq(cfg.mam_max_page, 100);
+	ck_assert_uint_eq(cfg.mam_queries_per_turn, 8);
+	ck_assert_uint_eq(cfg.mam_quota_rows, 100000);
+	ck_assert_uint_eq(cfg.mam_quota_mb, 100);
 	config_free(&cfg);
 }
 END_TEST
@@ -144,6 +148,7 @@ START_TEST(test_every_keyword)
 	    "idle-timeout 900\n"
 	    "keepalive 45\n"
 	    "max-offline 50\n"
+	    "max-offline-mb 0\n"
 	    "store-reserve 4\n"
 	    "max-sessions-per-user 3\n"
 	    "sm-hibernate 0\n"
@@ -154,6 +159,9 @@ START_TEST(test_every_keyword)
 	    "mam-default roster\n"
 	    "mam-retention-days 365\n"
 	    "mam-max-page 20\n"
+	    "mam-queries-per-turn 2\n"
+	    "mam-quota-rows 0\n"
+	    "mam-quota-mb 10\n"
 	    "port-file /run/xmppd/ports\n";
 	struct config	 cfg;
 	char		*err;
@@ -202,6 +210,7 @@ START_TEST(test_every_keyword)
 	ck_assert_uint_eq(cfg.idle_timeout, 900);
 	ck_assert_uint_eq(cfg.keepalive, 45);
 	ck_assert_uint_eq(cfg.max_offline, 50);
+	ck_assert_uint_eq(cfg.max_offline_mb, 0);
 	ck_assert_uint_eq(cfg.store_reserve, 4);
 	ck_assert_uint_eq(cfg.max_sessions_per_user, 3);
 	ck_assert_uint_eq(cfg.sm_hibernate, 0);
@@ -212,6 +221,9 @@ START_TEST(test_every_keyword)
 	ck_assert_int_eq(cfg.mam_default, CONFIG_MAM_ROSTER);
 	ck_assert_uint_eq(cfg.mam_retention_days, 365);
 	ck_assert_uint_eq(cfg.mam_max_page, 20);
+	ck_assert_uint_eq(cfg.mam_queries_per_turn, 2);
+	ck_assert_uint_eq(cfg.mam_quota_rows, 0);
+	ck_assert_uint_eq(cfg.mam_quota_mb, 10);
 	ck_assert_str_eq(cfg.port_file, "/run/xmppd/ports");
 	ck_assert_int_eq(config_check(&cfg, &err), 0);
 	unload(&cfg, err);
@@ -297,6 +309,10 @@ static const struct {
 	    "max-directed-presence: 0 is out of range 1..100000" },
 	{ "max-roster-items 100001",
 	    "max-roster-items: 100001 is out of range 1..100000" },
+	{ "mam-queries-per-turn 0",
+	    "mam-queries-per-turn: 0 is out of range 1..10000" },
+	{ "mam-quota-mb 1048577",
+	    "mam-quota-mb: 1048577 is out of range 0..1048576" },
 	{ "auth-rate-window 86401",
 	    "auth-rate-window: 86401 is out of range 1..86400" },
 	{ "max-stanza-size 1G", "max-stanza-size: \"1G\" is not a size "

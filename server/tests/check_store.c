@@ -294,7 +294,7 @@ START_TEST(store_schema_create_reopen)
 	ck_assert_int_eq(store_commit(st), 0);
 	store_close(st);
 	v = t_sql_int("PRAGMA user_version");
-	ck_assert_int_eq(v, 3);
+	ck_assert_int_eq(v, 4);
 	/* The spool and origin-ids replaced the offline queue. */
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM sqlite_schema"
 	    " WHERE name IN ('spool', 'spool_user', 'origin', 'origin_stamp',"
@@ -336,7 +336,7 @@ START_TEST(store_migration_appends)
 	    "b@x/r", NULL, false, "<message/>"), 0);
 	ck_assert_int_eq(store_commit(st), 0);
 	store_close(st);
-	ck_assert_int_eq(t_sql_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(t_sql_int("PRAGMA user_version"), 4);
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM archive"), 1);
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM spool"), 1);
 	/* A file from a newer xmppd is refused, not damaged. */
@@ -419,7 +419,7 @@ START_TEST(store_migration_offline_to_spool)
 	    now - 60000), 1);
 	store_close(st);
 
-	ck_assert_int_eq(t_sql_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(t_sql_int("PRAGMA user_version"), 4);
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM sqlite_schema"
 	    " WHERE name IN ('offline', 'offline_user')"), 0);
 	ck_assert_int_eq(t_sql_int("SELECT count(*) FROM spool"), 5);
